@@ -1,0 +1,97 @@
+// Package store keeps forms and responses. One interface, Store, has two
+// implementations passing one contract suite (storetest): SQLite, the embedded
+// default, and PostgreSQL for several serve nodes on one database. All SQL of
+// govsurvey lives here; migrations are append-only and checked at start-up.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ErrNotFound is returned when a form or response does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// FormVersion is one stored version of a form. The store does not interpret
+// Definition; package form does.
+type FormVersion struct {
+	FormID     string
+	Revision   int    // 1, 2, … per FormID, assigned by the store
+	Version    string // the XLSForm settings version, as written
+	Title      string
+	Hash       string // hex SHA-256 of Definition: equal hashes mean an unchanged form
+	Definition []byte // the compiled form, JSON
+	Source     []byte // the file it was compiled from, byte for byte
+	SourceName string // that file's name, e.g. "netizen_2019.xlsx"
+	CreatedAt  time.Time
+}
+
+// Response is one stored submission. Answers is the compact encoding of
+// form.Answers against the form revision it was collected with.
+type Response struct {
+	FormID      string
+	Revision    int
+	InstanceID  string
+	Started     time.Time // zero when the form had no start field
+	Ended       time.Time // zero when the form had no end field
+	SubmittedAt time.Time
+	Client      string // pseudonymous key, never a raw IP or device id
+	Channel     string // "web", "api", "import"
+	Answers     []byte
+}
+
+// ResponseFilter selects responses to stream.
+type ResponseFilter struct {
+	FormID   string
+	Revision int // 0: every revision
+}
+
+// Store is everything govsurvey keeps. Implementations are safe for
+// concurrent use.
+type Store interface {
+	// AddForm stores fv as a new revision of its form unless the latest
+	// revision has the same Hash; it returns the stored version (with its
+	// Revision and CreatedAt) and whether it was new.
+	AddForm(ctx context.Context, fv FormVersion) (FormVersion, bool, error)
+	// Form returns the latest revision of a form, or ErrNotFound.
+	Form(ctx context.Context, formID string) (FormVersion, error)
+	// FormRevision returns one revision of a form, or ErrNotFound.
+	FormRevision(ctx context.Context, formID string, revision int) (FormVersion, error)
+	// Forms returns the latest revision of every form, ordered by FormID.
+	Forms(ctx context.Context) ([]FormVersion, error)
+
+	// AddResponses stores rs in one transaction, durably, before it returns.
+	// A response whose (FormID, InstanceID) is already stored changes nothing;
+	// added[i] tells whether rs[i] was new. Duplicates within rs count once.
+	AddResponses(ctx context.Context, rs []Response) (added []bool, err error)
+	// Response returns one response, or ErrNotFound.
+	Response(ctx context.Context, formID, instanceID string) (Response, error)
+	// CountResponses counts the responses of a form (all revisions).
+	CountResponses(ctx context.Context, formID string) (int, error)
+	// EachResponse streams the responses matching f in submission order
+	// (SubmittedAt, then InstanceID), without holding them all in memory. It
+	// stops at the first error fn returns and returns it.
+	EachResponse(ctx context.Context, f ResponseFilter, fn func(Response) error) error
+
+	// Close releases the store.
+	Close() error
+}
+
+// Open opens the store named by dsn: "sqlite:PATH" (or a bare path) or a
+// "postgres://" / "postgresql://" URL. Migrations are applied, and a database
+// written by a newer govsurvey is refused.
+func Open(ctx context.Context, dsn string) (Store, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return OpenPostgres(ctx, dsn)
+	case strings.HasPrefix(dsn, "sqlite:"):
+		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+	case dsn == "":
+		return nil, fmt.Errorf("store: no database given (use sqlite:PATH or a postgres:// URL)")
+	default:
+		return OpenSQLite(ctx, dsn)
+	}
+}
