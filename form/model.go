@@ -4,7 +4,10 @@
 // compact encoding of one response's answers against a form version.
 package form
 
-import "strings"
+import (
+	"strings"
+	"sync/atomic"
+)
 
 // Form is one version of a questionnaire, compiled from an XLSForm.
 type Form struct {
@@ -18,6 +21,11 @@ type Form struct {
 	Choices         map[string][]Choice `json:"choices"`               // list_name → choices in sheet order
 	Checks          []Check             `json:"checks"`                // this project's consistency rules
 	Unsupported     []string            `json:"unsupported,omitempty"` // question types accepted and stored but not yet rendered by the web form
+
+	// index caches the field positions the answers codec needs; it is built
+	// on first use, so a Form must not be changed once responses are
+	// encoded or decoded with it.
+	index atomic.Pointer[fieldIndex]
 }
 
 // Question is one row of the survey sheet: a question, a note, a metadata
@@ -32,6 +40,7 @@ type Question struct {
 	Hint              Text              `json:"hint,omitempty"`
 	Guidance          Text              `json:"guidance,omitempty"`
 	Required          bool              `json:"required,omitempty"`
+	RequiredIf        string            `json:"required_if,omitempty"` // a required cell holding an expression: required when it is true (Required is then false)
 	RequiredMessage   Text              `json:"required_message,omitempty"`
 	Relevant          string            `json:"relevant,omitempty"`
 	Constraint        string            `json:"constraint,omitempty"`

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/govsurvey/govsurvey/collect"
+	"github.com/govsurvey/govsurvey/form"
+	"github.com/govsurvey/govsurvey/sample"
+	"github.com/govsurvey/govsurvey/store"
+	"github.com/govsurvey/govsurvey/web"
+)
+
+func cmdServe(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlags("serve")
+	addr := fs.String("addr", envOr("GOVSURVEY_ADDR", "127.0.0.1:8080"), "address to listen on")
+	pos, err := a.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("serve takes no arguments")
+	}
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return serve(ctx, a, st, *addr, nil)
+}
+
+func serve(ctx context.Context, a *app, st store.Store, addr string, banner func(url string)) error {
+	srv, err := web.New(web.Options{Store: st, Logger: a.log, Version: version()})
+	if err != nil {
+		return err
+	}
+	return web.Run(ctx, addr, srv, a.log, func(url string) {
+		a.log.Info("listening", "url", url)
+		if banner != nil {
+			banner(url)
+		}
+	})
+}
+
+// cmdDemo makes a ready-to-look-at installation in ./govsurvey-data: the
+// built-in 2019 forms and a few hundred generated responses each (only the
+// first time: an existing demo keeps its data), then serves it.
+func cmdDemo(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlags("demo")
+	addr := fs.String("addr", envOr("GOVSURVEY_ADDR", "127.0.0.1:8080"), "address to listen on")
+	dir := fs.String("data", "govsurvey-data", "directory of the demo's embedded database")
+	n := fs.Int("responses", 300, "sample responses to generate for each form")
+	pos, err := a.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("demo takes no arguments")
+	}
+	if !flagSet(fs, "db") && os.Getenv("GOVSURVEY_DB") == "" {
+		a.cfg.DB = "sqlite:" + filepath.Join(*dir, "govsurvey.db")
+	}
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := loadDemo(ctx, a, st, *n); err != nil {
+		return err
+	}
+	return serve(ctx, a, st, *addr, func(url string) {
+		fmt.Fprintf(a.stdout, "\ngovsurvey demo is running / 演示已启动\n")
+		for _, id := range form.Templates() {
+			fmt.Fprintf(a.stdout, "  %s/f/%s\n", url, id)
+		}
+		fmt.Fprintf(a.stdout, "  %s/metrics  %s/healthz\n", url, url)
+		fmt.Fprintf(a.stdout, "Staff login arrives with accounts (security work); the CLI works on %s.\n", a.cfg.DB)
+		fmt.Fprintf(a.stdout, "Press Ctrl-C to stop. 按 Ctrl-C 停止。\n")
+	})
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			found = true
+		}
+	})
+	return found
+}
+
+func loadDemo(ctx context.Context, a *app, st store.Store, n int) error {
+	for i, id := range form.Templates() {
+		data, name, err := form.Template(id)
+		if err != nil {
+			return err
+		}
+		fv, f, created, err := collect.AddForm(ctx, st, name, data)
+		if err != nil {
+			return fmt.Errorf("demo: built-in form %s: %w", id, err)
+		}
+		if created {
+			a.log.Info("form added", "form", fv.FormID, "revision", fv.Revision)
+		}
+		have, err := st.CountResponses(ctx, fv.FormID)
+		if err != nil {
+			return err
+		}
+		if have > 0 || n <= 0 {
+			continue
+		}
+		g, err := sample.New(f, sample.Options{
+			Seed: uint64(2019 + i), DuplicateRate: 0.02, SpeederRate: 0.03,
+			Start: time.Date(2019, 7, 1, 0, 0, 0, 0, time.UTC),
+		})
+		if err != nil {
+			return err
+		}
+		rs := make([]store.Response, 0, n)
+		for range n {
+			r := g.Next()
+			enc, err := f.EncodeAnswers(r.Answers)
+			if err != nil {
+				return err
+			}
+			rs = append(rs, store.Response{
+				FormID: fv.FormID, Revision: fv.Revision, InstanceID: r.InstanceID,
+				Started: r.Started, Ended: r.Ended, SubmittedAt: r.SubmittedAt,
+				Client: r.Client, Channel: "sample", Answers: enc,
+			})
+		}
+		if _, err := st.AddResponses(ctx, rs); err != nil {
+			return err
+		}
+		a.log.Info("sample responses added", "form", fv.FormID, "count", n)
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package collect
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/govsurvey/govsurvey/form"
+	"github.com/govsurvey/govsurvey/sample"
+)
+
+// BenchmarkImport imports generated netizen files of two sizes into a fresh
+// SQLite store. rows/s is the import rate; peak-heap-MB, sampled while
+// importing, stays flat from the small file to the large one because both
+// passes stream.
+func BenchmarkImport(b *testing.B) {
+	for _, n := range []int{2000, 20000} {
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			path := writeSampleCSV(b, n)
+			info, err := os.Stat(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var peak uint64
+			var ms runtime.MemStats
+			sampleHeap := func(Progress) {
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapInuse)
+			}
+			var elapsed time.Duration
+			rows := 0
+			for b.Loop() {
+				b.StopTimer()
+				st := openSQLite(b)
+				fv, f := addNetizen(b, st)
+				runtime.GC()
+				b.StartTimer()
+				start := time.Now()
+				res, err := Import(context.Background(), st, fv, f, ImportSource{Path: path}, ImportOptions{Progress: sampleHeap})
+				elapsed += time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.Added != n {
+					b.Fatalf("added %d of %d", res.Added, n)
+				}
+				rows += n
+				b.StopTimer()
+				st.Close()
+				b.StartTimer()
+			}
+			b.SetBytes(info.Size())
+			b.ReportMetric(float64(rows)/elapsed.Seconds(), "rows/s")
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+		})
+	}
+}
+
+// writeSampleCSV writes n generated netizen responses as a §2 file.
+func writeSampleCSV(b *testing.B, n int) string {
+	b.Helper()
+	data, name, err := form.Template("netizen_2019")
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := form.Parse(name, data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := sample.New(f, sample.Options{Seed: 1, DuplicateRate: 0.02, SpeederRate: 0.03})
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "responses.csv")
+	out, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriter(out)
+	if err := g.WriteCSV(w, n); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}

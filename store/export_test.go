@@ -1,0 +1,7 @@
+package store
+
+// The newest schema versions this binary knows, for the migration tests.
+var (
+	SQLiteSchemaVersion   = len(sqliteMigrations)
+	PostgresSchemaVersion = len(postgresMigrations)
+)

@@ -1,0 +1,118 @@
+package store
+
+import "fmt"
+
+// The schema, one append-only list of steps per dialect. Step i (from 1) is
+// recorded in schema_migrations as version i once it has been applied, in the
+// same transaction as the step itself. Never edit or reorder a step that has
+// been released: add a new one at the end of both lists.
+//
+// The two lists differ only where the dialects do:
+//   - binary columns are BLOB in SQLite and BYTEA in PostgreSQL;
+//   - identifiers compared or ordered (form_id, instance_id) are COLLATE "C"
+//     in PostgreSQL, so that both order them byte by byte like Go strings;
+//   - SQLite tables are STRICT, so a value of the wrong type is refused
+//     instead of being stored as whatever it happens to be.
+//
+// Times are BIGINT unix microseconds, UTC, in both: exact, identical in both
+// dialects, and cheap to compare for keyset pagination. started and ended are
+// NULL when the form had no such field (the zero time.Time).
+//
+// responses.(form_id, revision) has no FOREIGN KEY to forms: AddResponses
+// checks the form revision in its own transaction, and forms are never
+// deleted. In PostgreSQL the constraint doubled the cost of a batch (a
+// trigger per row) and made every concurrent insert share-lock the same
+// forms row, which PostgreSQL tracks with multixacts.
+
+var sqliteMigrations = []string{
+	// 1: forms and responses.
+	`
+	CREATE TABLE forms (
+		form_id     TEXT    NOT NULL,
+		revision    INTEGER NOT NULL,
+		version     TEXT    NOT NULL,
+		title       TEXT    NOT NULL,
+		hash        TEXT    NOT NULL,
+		definition  BLOB    NOT NULL,
+		source      BLOB    NOT NULL,
+		source_name TEXT    NOT NULL,
+		created_at  INTEGER NOT NULL,
+		PRIMARY KEY (form_id, revision)
+	) STRICT;
+
+	CREATE TABLE responses (
+		form_id      TEXT    NOT NULL,
+		instance_id  TEXT    NOT NULL,
+		revision     INTEGER NOT NULL,
+		started      INTEGER,
+		ended        INTEGER,
+		submitted_at INTEGER NOT NULL,
+		client       TEXT    NOT NULL,
+		channel      TEXT    NOT NULL,
+		answers      BLOB    NOT NULL,
+		PRIMARY KEY (form_id, instance_id)
+	) STRICT;
+
+	CREATE INDEX responses_form_submitted_idx ON responses (form_id, submitted_at, instance_id);
+	`,
+}
+
+var postgresMigrations = []string{
+	// 1: forms and responses.
+	`
+	CREATE TABLE forms (
+		form_id     TEXT COLLATE "C" NOT NULL,
+		revision    INTEGER NOT NULL,
+		version     TEXT    NOT NULL,
+		title       TEXT    NOT NULL,
+		hash        TEXT    NOT NULL,
+		definition  BYTEA   NOT NULL,
+		source      BYTEA   NOT NULL,
+		source_name TEXT    NOT NULL,
+		created_at  BIGINT  NOT NULL,
+		PRIMARY KEY (form_id, revision)
+	);
+
+	CREATE TABLE responses (
+		form_id      TEXT COLLATE "C" NOT NULL,
+		instance_id  TEXT COLLATE "C" NOT NULL,
+		revision     INTEGER NOT NULL,
+		started      BIGINT,
+		ended        BIGINT,
+		submitted_at BIGINT  NOT NULL,
+		client       TEXT    NOT NULL,
+		channel      TEXT    NOT NULL,
+		answers      BYTEA   NOT NULL,
+		PRIMARY KEY (form_id, instance_id)
+	);
+
+	CREATE INDEX responses_form_submitted_idx ON responses (form_id, submitted_at, instance_id);
+	`,
+}
+
+// createMigrationsTable is the one statement outside the lists: the table
+// that records them. Portable as written.
+const createMigrationsTable = `
+	CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER NOT NULL PRIMARY KEY,
+		applied_at BIGINT  NOT NULL
+	)`
+
+// SchemaTooNewError refuses a database migrated by a newer govsurvey: this
+// binary does not know its schema and must not write to it.
+type SchemaTooNewError struct {
+	Database int // the version recorded in the database
+	Known    int // the newest version this binary knows
+}
+
+func (e *SchemaTooNewError) Error() string {
+	return fmt.Sprintf("store: database schema version %d is newer than this govsurvey (%d); upgrade govsurvey", e.Database, e.Known)
+}
+
+// checkSchemaVersion is the start-up check shared by both dialects.
+func checkSchemaVersion(database, known int) error {
+	if database > known {
+		return &SchemaTooNewError{Database: database, Known: known}
+	}
+	return nil
+}

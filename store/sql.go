@@ -1,0 +1,273 @@
+package store
+
+import (
+	"cmp"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// What both dialects share: the SQL text (written with ? placeholders;
+// PostgreSQL rewrites them with dollar), the encoding of times, validation,
+// and scanning. pgx rows and database/sql rows both have Scan(...any) error.
+
+const formColumns = `form_id, revision, version, title, hash, definition, source, source_name, created_at`
+
+const responseColumns = `form_id, instance_id, revision, started, ended, submitted_at, client, channel, answers`
+
+const (
+	queryLatestForm = `SELECT ` + formColumns + ` FROM forms WHERE form_id = ? ORDER BY revision DESC LIMIT 1`
+
+	queryFormRevision = `SELECT ` + formColumns + ` FROM forms WHERE form_id = ? AND revision = ?`
+
+	queryLatestForms = `SELECT ` + formColumns + ` FROM forms f
+		WHERE revision = (SELECT max(revision) FROM forms WHERE form_id = f.form_id)
+		ORDER BY form_id`
+
+	insertForm = `INSERT INTO forms (` + formColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+	queryFormRevisionExists = `SELECT count(*) FROM forms WHERE form_id = ? AND revision = ?`
+
+	queryResponse = `SELECT ` + responseColumns + ` FROM responses WHERE form_id = ? AND instance_id = ?`
+
+	queryCountResponses = `SELECT count(*) FROM responses WHERE form_id = ?`
+
+	insertResponse = `INSERT INTO responses (` + responseColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (form_id, instance_id) DO NOTHING`
+
+	querySchemaVersion = `SELECT coalesce(max(version), 0) FROM schema_migrations`
+
+	insertSchemaVersion = `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`
+)
+
+// dollar rewrites ? placeholders as $1, $2, … for PostgreSQL. The queries
+// above hold no ? inside string literals, so a plain scan is enough.
+func dollar(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// micros encodes a time as unix microseconds. Sub-microsecond digits are
+// dropped (floor), which is what both databases could keep anyway.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// nullMicros encodes an optional time: the zero time is NULL.
+func nullMicros(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
+}
+
+// fromMicros decodes a time, in UTC. The zero time's own microsecond count
+// decodes to the zero time again, so even a zero SubmittedAt round-trips.
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func fromNullMicros(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromMicros(n.Int64)
+}
+
+// now is the creation time of a form, exactly as it will read back.
+func now() time.Time { return fromMicros(time.Now().UnixMicro()) }
+
+// notNil keeps an empty byte slice from being bound as NULL: both drivers
+// send a nil []byte as NULL, and the columns are NOT NULL.
+func notNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+func scanForm(row scanner) (FormVersion, error) {
+	var fv FormVersion
+	var created int64
+	err := row.Scan(&fv.FormID, &fv.Revision, &fv.Version, &fv.Title, &fv.Hash,
+		&fv.Definition, &fv.Source, &fv.SourceName, &created)
+	fv.CreatedAt = fromMicros(created)
+	return fv, err
+}
+
+func formArgs(fv FormVersion) []any {
+	return []any{fv.FormID, fv.Revision, fv.Version, fv.Title, fv.Hash,
+		notNil(fv.Definition), notNil(fv.Source), fv.SourceName, micros(fv.CreatedAt)}
+}
+
+func scanResponse(row scanner) (Response, error) {
+	var r Response
+	var started, ended sql.NullInt64
+	var submitted int64
+	err := row.Scan(&r.FormID, &r.InstanceID, &r.Revision, &started, &ended,
+		&submitted, &r.Client, &r.Channel, &r.Answers)
+	r.Started = fromNullMicros(started)
+	r.Ended = fromNullMicros(ended)
+	r.SubmittedAt = fromMicros(submitted)
+	return r, err
+}
+
+func responseArgs(r Response) []any {
+	return []any{r.FormID, r.InstanceID, r.Revision, nullMicros(r.Started), nullMicros(r.Ended),
+		micros(r.SubmittedAt), r.Client, r.Channel, notNil(r.Answers)}
+}
+
+// checkText refuses what PostgreSQL cannot keep in TEXT (invalid UTF-8, NUL),
+// so that both stores accept exactly the same values.
+func checkText(what, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s is not valid UTF-8", what)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("%s contains a NUL byte", what)
+	}
+	return nil
+}
+
+func checkForm(fv FormVersion) error {
+	if fv.FormID == "" {
+		return fmt.Errorf("store: form has no id")
+	}
+	if fv.Hash == "" {
+		return fmt.Errorf("store: form %s has no hash", fv.FormID)
+	}
+	for _, f := range []struct{ what, s string }{
+		{"id", fv.FormID}, {"version", fv.Version}, {"title", fv.Title},
+		{"hash", fv.Hash}, {"source name", fv.SourceName},
+	} {
+		if err := checkText(f.what, f.s); err != nil {
+			return fmt.Errorf("store: form %q: %w", fv.FormID, err)
+		}
+	}
+	return nil
+}
+
+func checkResponse(r Response) error {
+	if r.FormID == "" || r.InstanceID == "" {
+		return fmt.Errorf("store: response %q of form %q: form id and instance id are required", r.InstanceID, r.FormID)
+	}
+	if r.Revision < 1 {
+		return fmt.Errorf("store: response %q of form %q: revision %d is not a form revision", r.InstanceID, r.FormID, r.Revision)
+	}
+	for _, f := range []struct{ what, s string }{
+		{"form id", r.FormID}, {"instance id", r.InstanceID},
+		{"client", r.Client}, {"channel", r.Channel},
+	} {
+		if err := checkText(f.what, f.s); err != nil {
+			return fmt.Errorf("store: response %q of form %q: %w", r.InstanceID, r.FormID, err)
+		}
+	}
+	return nil
+}
+
+type responseKey struct{ formID, instanceID string }
+
+type formRevision struct {
+	formID   string
+	revision int
+}
+
+// batch is a checked AddResponses argument: the responses to insert, each
+// (FormID, InstanceID) once, in key order, and where each came from.
+type batch struct {
+	rows      []Response
+	index     []int // index[i]: position in the caller's slice of rows[i]
+	revisions []formRevision
+}
+
+// newBatch validates rs and drops the later duplicates within it: the first
+// occurrence of a key is the one stored, as a re-submission would be refused.
+// Rows are sorted by key so that concurrent batches lock rows in the same
+// order and cannot deadlock each other in PostgreSQL.
+func newBatch(rs []Response) (batch, error) {
+	var b batch
+	seen := make(map[responseKey]bool, len(rs))
+	revs := make(map[formRevision]bool)
+	for i, r := range rs {
+		if err := checkResponse(r); err != nil {
+			return batch{}, err
+		}
+		k := responseKey{r.FormID, r.InstanceID}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		b.rows = append(b.rows, r)
+		b.index = append(b.index, i)
+		fr := formRevision{r.FormID, r.Revision}
+		if !revs[fr] {
+			revs[fr] = true
+			b.revisions = append(b.revisions, fr)
+		}
+	}
+	order := make([]int, len(b.rows))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(x, y int) int {
+		return cmp.Or(
+			strings.Compare(b.rows[x].FormID, b.rows[y].FormID),
+			strings.Compare(b.rows[x].InstanceID, b.rows[y].InstanceID))
+	})
+	rows := make([]Response, len(order))
+	index := make([]int, len(order))
+	for i, o := range order {
+		rows[i], index[i] = b.rows[o], b.index[o]
+	}
+	b.rows, b.index = rows, index
+	return b, nil
+}
+
+func errNoFormRevision(fr formRevision) error {
+	return fmt.Errorf("store: form %s revision %d: %w", fr.formID, fr.revision, ErrNotFound)
+}
+
+// The not-found mapping shared by both dialects.
+
+// isNoRows tells the "no row" of either driver.
+func isNoRows(err error) bool {
+	return errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows)
+}
+
+func formError(formID string, err error) error {
+	if isNoRows(err) {
+		return fmt.Errorf("store: form %s: %w", formID, ErrNotFound)
+	}
+	return fmt.Errorf("store: form %s: %w", formID, err)
+}
+
+func formRevisionError(formID string, revision int, err error) error {
+	if isNoRows(err) {
+		return fmt.Errorf("store: form %s revision %d: %w", formID, revision, ErrNotFound)
+	}
+	return fmt.Errorf("store: form %s revision %d: %w", formID, revision, err)
+}
+
+func responseError(formID, instanceID string, err error) error {
+	if isNoRows(err) {
+		return fmt.Errorf("store: response %s of form %s: %w", instanceID, formID, ErrNotFound)
+	}
+	return fmt.Errorf("store: response %s of form %s: %w", instanceID, formID, err)
+}
