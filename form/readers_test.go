@@ -111,14 +111,14 @@ func TestReadMarkdown(t *testing.T) {
 			cells: []cell{{"survey", 2, "label", ""}, {"survey", 3, "name", "q2"}},
 		},
 		{
-			name: "sheet names are case-insensitive and a BOM is accepted",
-			md:   "\uFEFF| SURVEY |\n| | TYPE | NAME |\n| | text | q |\n",
+			name:  "sheet names are case-insensitive and a BOM is accepted",
+			md:    "\uFEFF| SURVEY |\n| | TYPE | NAME |\n| | text | q |\n",
 			order: []string{"survey"},
 			cells: []cell{{"Survey", 2, "NAME", "q"}},
 		},
 		{
-			name: "a sheet name alone before another sheet is dropped, as pyxform does",
-			md:   "| settings |\n| survey |\n| | type | name |\n| | text | q |\n",
+			name:  "a sheet name alone before another sheet is dropped, as pyxform does",
+			md:    "| settings |\n| survey |\n| | type | name |\n| | text | q |\n",
 			order: []string{"survey"},
 		},
 	}

@@ -9,6 +9,7 @@ package expr
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -50,10 +51,11 @@ func (m MapEnv) Now() time.Time  { return m.Time }
 
 // Expr is a parsed expression. It is immutable and safe for concurrent use.
 type Expr struct {
-	src   string
-	root  *node
-	refs  []string
-	paths []string
+	src       string
+	canonical string
+	root      *node
+	refs      []string
+	paths     []string
 }
 
 // Parse parses src. Errors are *SyntaxError values naming the column, such
@@ -64,7 +66,14 @@ func Parse(src string) (*Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Expr{src: src, root: root}
+	var b strings.Builder
+	printNode(&b, root)
+	if b.Len() > MaxLength {
+		// Spaces around operators can make the canonical form longer than
+		// the source; refusing it here keeps Parse(e.String()) working.
+		return nil, &SyntaxError{Msg: "expression too long (" + strconv.Itoa(b.Len()) + " bytes in canonical form, at most " + strconv.Itoa(MaxLength) + ")"}
+	}
+	e := &Expr{src: src, canonical: b.String(), root: root}
 	seenRef, seenPath := map[string]bool{}, map[string]bool{}
 	walk(root, func(n *node) {
 		switch {
@@ -100,11 +109,7 @@ func (e *Expr) Paths() []string { return append([]string(nil), e.paths...) }
 // String prints the expression in canonical form: single spaces around
 // operators, parentheses only where precedence needs them, numbers in
 // XPath form. It parses back to the same tree.
-func (e *Expr) String() string {
-	var b strings.Builder
-	printNode(&b, e.root)
-	return b.String()
-}
+func (e *Expr) String() string { return e.canonical }
 
 func printNode(b *strings.Builder, n *node) {
 	switch n.op {

@@ -258,6 +258,7 @@ func TestLimits(t *testing.T) {
 		{"nested calls", strings.Repeat("not(", MaxNesting+1) + "1" + strings.Repeat(")", MaxNesting+1), "nested too deeply"},
 		{"long chain", strings.Repeat("1 or ", MaxTreeDepth) + "1", "too deeply nested"},
 		{"unary chain", strings.Repeat("-", MaxTreeDepth) + "1", "too deeply nested"},
+		{"long canonical form", "concat(" + strings.Repeat("1,", 12000) + "1)", "bytes in canonical form"},
 		{"number overflow", "1" + strings.Repeat("0", 309), "col 1: number 1000"},
 		{"invalid UTF-8", "'\xff'", "not valid UTF-8"},
 	}

@@ -1,17 +1,15 @@
-// expr.js evaluates govsurvey expression trees in the browser. The trees
-// come from the Go package form/expr (Expr.AST); this file never parses
-// expression text. Every rule here mirrors the Go code step for step, so
-// the web form and the server agree: change both together, and run the
-// browser test (expr_browser_test.go) against testdata/cases.json.
+// expr.js evaluates govsurvey expression trees (JSON from Go's
+// form/expr Expr.AST) in the browser; it never parses expression text.
+// Each rule mirrors the Go code step for step so the web form and the
+// server agree: change both together; expr_browser_test.go runs
+// testdata/cases.json through both.
 //
-//   var ast = JSON.parse(astJSON);
 //   var env = GovExpr.env({answers: {age: '19'}, current: '', now: new Date()});
-//   GovExpr.evalBool(ast, env);  // relevant, constraint, checks
+//   GovExpr.evalBool(ast, env);   // relevant, constraint, checks
 //   GovExpr.evalString(ast, env); // calculation
 //
-// An env is any object with value(name) (a string, or undefined when the
-// form has no such field), current() and now() (a Date; today() and now()
-// use the browser's time zone), and optionally path(path) for choice_filter.
+// An env has value(name) (a string; undefined: no such field), current(),
+// now() (a Date, read in the browser's zone) and optionally path(p).
 (function (root) {
   'use strict';
 
@@ -216,23 +214,16 @@
   }
 
   function randomInt(n) {
-    var c = root.crypto;
-    if (c && c.getRandomValues) { var a = new Uint32Array(1); c.getRandomValues(a); return a[0] % n; }
+    var c = root.crypto, a = new Uint32Array(1);
+    if (c && c.getRandomValues) { c.getRandomValues(a); return a[0] % n; }
     return Math.floor(Math.random() * n);
   }
+  // uuid(): version 4; uuid(len): len random letters and digits.
   function uuid(len) {
-    var s = '', i;
-    if (len !== undefined) {
-      var an = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
-      for (i = 0; i < len; i++) s += an[randomInt(62)];
-      return s;
-    }
-    var hex = '0123456789abcdef';
-    for (i = 0; i < 36; i++) {
-      if (i === 8 || i === 13 || i === 18 || i === 23) s += '-';
-      else if (i === 14) s += '4';
-      else if (i === 19) s += hex[8 + randomInt(4)];
-      else s += hex[randomInt(16)];
+    var an = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ', s = '';
+    if (len !== undefined) { while (s.length < len) s += an[randomInt(62)]; return s; }
+    for (var i = 0; i < 36; i++) {
+      s += i === 8 || i === 13 || i === 18 || i === 23 ? '-' : i === 14 ? '4' : i === 19 ? an[8 + randomInt(4)] : an[randomInt(16)];
     }
     return s;
   }
