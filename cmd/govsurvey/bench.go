@@ -12,28 +12,28 @@ import (
 
 func cmdBench(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 {
-		return usagef("bench needs a benchmark: ingest (analyze comes with the statistics work)")
+		return usagef("bench needs a benchmark: import (ingest over HTTP comes with the collection work; analyze with the statistics work)")
 	}
 	switch args[0] {
-	case "ingest":
-		return benchIngest(ctx, a, args[1:])
-	case "analyze":
-		return fmt.Errorf("'bench analyze' is not yet available in this version of govsurvey")
+	case "import":
+		return benchImport(ctx, a, args[1:])
+	case "ingest", "analyze":
+		return fmt.Errorf("'bench %s' is not yet available in this version of govsurvey", args[0])
 	}
-	return usagef("unknown benchmark %q (ingest)", args[0])
+	return usagef("unknown benchmark %q (import)", args[0])
 }
 
-// benchIngest imports generated responses into a throw-away SQLite store,
+// benchImport imports generated responses into a throw-away SQLite store,
 // or into --db when it is given (use an empty database: rows are kept).
-func benchIngest(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("bench ingest")
+func benchImport(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlags("bench import")
 	n := fs.Int("n", 200000, "responses to generate and import")
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 || *n <= 0 {
-		return usagef("usage: govsurvey bench ingest [--n ROWS] [--db URL]")
+		return usagef("usage: govsurvey bench import [--n ROWS] [--db URL]")
 	}
 	tmp, err := os.MkdirTemp("", "govsurvey-bench-")
 	if err != nil {
@@ -48,13 +48,13 @@ func benchIngest(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer st.Close()
-	res, err := bench.Ingest(ctx, st, bench.IngestOptions{
-		Rows: *n, TempDir: tmp, Progress: collect.TerminalProgress(a.stderr, "ingest"),
+	res, err := bench.Import(ctx, st, bench.ImportOptions{
+		Rows: *n, TempDir: tmp, Progress: collect.TerminalProgress(a.stderr, "import"),
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "ingest (%s): %s\n", storeKind(a.cfg.DB), res)
+	fmt.Fprintf(a.stdout, "import (%s): %s\n", storeKind(a.cfg.DB), res)
 	return nil
 }
 

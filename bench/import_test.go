@@ -9,16 +9,16 @@ import (
 	"github.com/govsurvey/govsurvey/store"
 )
 
-// TestIngestSmall runs the benchmark path on a few rows so that CI keeps it
+// TestImportSmall runs the benchmark path on a few rows so that CI keeps it
 // working; it checks counts, not speed.
-func TestIngestSmall(t *testing.T) {
+func TestImportSmall(t *testing.T) {
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "b.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	res, err := Ingest(ctx, st, IngestOptions{Rows: 500, TempDir: t.TempDir()})
+	res, err := Import(ctx, st, ImportOptions{Rows: 500, TempDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,14 +31,14 @@ func TestIngestSmall(t *testing.T) {
 	}
 }
 
-func benchmarkIngest(b *testing.B, open func(b *testing.B) store.Store) {
+func benchmarkImport(b *testing.B, open func(b *testing.B) store.Store) {
 	ctx := context.Background()
 	rows := 20000
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		st := open(b)
 		b.StartTimer()
-		res, err := Ingest(ctx, st, IngestOptions{Rows: rows, TempDir: b.TempDir(), Seed: uint64(i)})
+		res, err := Import(ctx, st, ImportOptions{Rows: rows, TempDir: b.TempDir(), Seed: uint64(i)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -48,8 +48,8 @@ func benchmarkIngest(b *testing.B, open func(b *testing.B) store.Store) {
 	}
 }
 
-func BenchmarkIngestSQLite(b *testing.B) {
-	benchmarkIngest(b, func(b *testing.B) store.Store {
+func BenchmarkImportSQLite(b *testing.B) {
+	benchmarkImport(b, func(b *testing.B) store.Store {
 		st, err := store.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "b.db"))
 		if err != nil {
 			b.Fatal(err)
@@ -58,14 +58,14 @@ func BenchmarkIngestSQLite(b *testing.B) {
 	})
 }
 
-// BenchmarkIngestPostgres needs GOVSURVEY_BENCH_POSTGRES: a URL of an empty
+// BenchmarkImportPostgres needs GOVSURVEY_BENCH_POSTGRES: a URL of an empty
 // database it may fill (responses are not removed).
-func BenchmarkIngestPostgres(b *testing.B) {
+func BenchmarkImportPostgres(b *testing.B) {
 	url := os.Getenv("GOVSURVEY_BENCH_POSTGRES")
 	if url == "" {
 		b.Skip("GOVSURVEY_BENCH_POSTGRES not set")
 	}
-	benchmarkIngest(b, func(b *testing.B) store.Store {
+	benchmarkImport(b, func(b *testing.B) store.Store {
 		st, err := store.OpenPostgres(context.Background(), url)
 		if err != nil {
 			b.Fatal(err)

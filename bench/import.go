@@ -18,8 +18,8 @@ import (
 	"github.com/govsurvey/govsurvey/store"
 )
 
-// IngestOptions configure Ingest.
-type IngestOptions struct {
+// ImportOptions configure Ingest.
+type ImportOptions struct {
 	Rows     int    // responses to generate and import
 	Form     string // built-in form to use; default netizen_2019
 	TempDir  string // where the generated CSV goes; default os.TempDir()
@@ -27,8 +27,8 @@ type IngestOptions struct {
 	Progress func(collect.Progress)
 }
 
-// IngestResult is what one ingest run measured.
-type IngestResult struct {
+// ImportResult is what one import run measured.
+type ImportResult struct {
 	Rows          int
 	Added         int
 	FileBytes     int64
@@ -38,47 +38,47 @@ type IngestResult struct {
 	HeapPeak      uint64 // highest live heap sampled during it
 }
 
-func (r IngestResult) String() string {
+func (r ImportResult) String() string {
 	return fmt.Sprintf("%d rows (%.1f MB CSV) imported in %s: %.0f rows/s; heap %.1f MB before, peak %.1f MB",
 		r.Rows, float64(r.FileBytes)/1e6, r.Elapsed.Round(time.Millisecond), r.RowsPerSecond,
 		float64(r.HeapStart)/1e6, float64(r.HeapPeak)/1e6)
 }
 
-// Ingest generates a §2 CSV of opts.Rows sample responses for a built-in
+// Import generates a §2 CSV of opts.Rows sample responses for a built-in
 // form and imports it into st through the same path as `govsurvey import`,
 // sampling the heap while it runs to show whether memory stays flat.
-func Ingest(ctx context.Context, st store.Store, opts IngestOptions) (IngestResult, error) {
+func Import(ctx context.Context, st store.Store, opts ImportOptions) (ImportResult, error) {
 	if opts.Form == "" {
 		opts.Form = "netizen_2019"
 	}
 	data, name, err := form.Template(opts.Form)
 	if err != nil {
-		return IngestResult{}, err
+		return ImportResult{}, err
 	}
 	fv, f, _, err := collect.AddForm(ctx, st, name, data)
 	if err != nil {
-		return IngestResult{}, err
+		return ImportResult{}, err
 	}
 	g, err := sample.New(f, sample.Options{Seed: opts.Seed, Start: time.Now().UTC().Add(-24 * time.Hour), Interval: time.Millisecond})
 	if err != nil {
-		return IngestResult{}, err
+		return ImportResult{}, err
 	}
 	tmp, err := os.CreateTemp(opts.TempDir, "govsurvey-bench-*.csv")
 	if err != nil {
-		return IngestResult{}, err
+		return ImportResult{}, err
 	}
 	defer os.Remove(tmp.Name())
 	if err := g.WriteCSV(tmp, opts.Rows); err != nil {
 		tmp.Close()
-		return IngestResult{}, err
+		return ImportResult{}, err
 	}
 	size, _ := tmp.Seek(0, 2)
 	if err := tmp.Close(); err != nil {
-		return IngestResult{}, err
+		return ImportResult{}, err
 	}
 
 	runtime.GC()
-	res := IngestResult{Rows: opts.Rows, FileBytes: size, HeapStart: liveHeap()}
+	res := ImportResult{Rows: opts.Rows, FileBytes: size, HeapStart: liveHeap()}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var peak uint64
