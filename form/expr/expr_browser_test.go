@@ -5,16 +5,15 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
-)
 
-const chromiumPath = "/usr/bin/chromium"
+	"github.com/govsurvey/govsurvey/internal/browsertest"
+)
 
 // browserResult is one case evaluated: the value's type and its three
 // conversions, which must be identical in Go and in expr.js.
@@ -45,12 +44,6 @@ const runCases = `(function (cases, now) {
 // TestBrowser runs testdata/cases.json through expr.js in headless
 // Chromium and requires exactly the Go results.
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("%s not found; install chromium to run the browser test", chromiumPath)
-		}
-		t.Fatalf("CI is set but %s is missing: %v", chromiumPath, err)
-	}
 	cf := loadCases(t)
 	now := cf.now(t)
 
@@ -96,19 +89,7 @@ func TestBrowser(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
+	browserCtx := browsertest.New(t, 2*time.Minute)
 
 	casesJSON, err := json.Marshal(inputs)
 	if err != nil {
