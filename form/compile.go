@@ -41,7 +41,19 @@ type compiler struct {
 	externalList map[string]bool // lists of the external_choices sheet
 
 	names       map[string]int // every element name → its first row (-1: built in), for ${references}
+	nameCount   map[string]int // how many elements carry each name (a loop repeats its body per choice)
 	fieldNames  map[string]int // names of answer-holding questions → row: responses are keyed by them
+	repeatNames map[string]int // repeat name → row: unique anywhere, as pyxform requires
+	rootName    string         // the form's root element: settings name, else the file name
+	hidden      map[string]bool
+	triggers    []triggerUse
+	geoRefs     []geoRef
+	repeatsSeen map[string]bool
+	fileStems   map[string]bool // secondary instances named after attached files
+	instances   map[string]instanceUse
+	searchUse   map[string]searchSelect // choice list → how selects using it call search()
+	ent         *entities
+	exprs       map[string]*exprResult
 	refs        []refUse
 	unsupported []string
 	unsupSeen   map[string]bool
@@ -66,7 +78,15 @@ func newCompiler(wb *Workbook) *compiler {
 		listRows:     make(map[string]int),
 		externalList: make(map[string]bool),
 		names:        make(map[string]int),
+		nameCount:    make(map[string]int),
 		fieldNames:   make(map[string]int),
+		repeatNames:  make(map[string]int),
+		hidden:       make(map[string]bool),
+		repeatsSeen:  make(map[string]bool),
+		fileStems:    make(map[string]bool),
+		instances:    make(map[string]instanceUse),
+		searchUse:    make(map[string]searchSelect),
+		exprs:        make(map[string]*exprResult),
 		unsupSeen:    make(map[string]bool),
 		multiChecks:  make(map[string]bool),
 	}
@@ -130,8 +150,16 @@ func (c *compiler) compile(fallbackID string) *Form {
 	if c.settings["instance_name"] != "" {
 		c.names["instanceName"] = -1
 	}
+	c.rootName = c.settings["name"]
+	if c.rootName == "" {
+		c.rootName = fallbackID
+	}
+	if c.rootName == "" {
+		c.rootName = "data"
+	}
 	c.readExternalChoices()
 	c.readChoices()
+	c.readEntities()
 
 	survey := c.wb.Sheet("survey")
 	if survey == nil && len(c.wb.Order) == 1 {
@@ -150,6 +178,12 @@ func (c *compiler) compile(fallbackID string) *Form {
 	}
 	f.Checks = c.readChecks()
 	c.checkReferences()
+	c.checkTriggers()
+	c.checkGeoRefs()
+	c.checkEntities()
+	c.checkSearch()
+	c.checkInstances()
+	c.parseExpressions(f)
 
 	f.ID = c.settings["form_id"]
 	if f.ID == "" {
@@ -338,6 +372,12 @@ func (c *compiler) readChoices() {
 				c.refs = append(c.refs, refUse{sheet: s.Name, row: r.Num, column: headerFor("label", lang), value: t})
 			}
 		}
+		for _, col := range cols {
+			// Media may name the file through an answer: ${photo_name}.
+			if mediaColumns[col.base] && r.Cells[col.header] != "" {
+				c.refs = append(c.refs, refUse{sheet: s.Name, row: r.Num, column: col.header, value: r.Cells[col.header]})
+			}
+		}
 	}
 }
 
@@ -401,6 +441,8 @@ type frame struct {
 	control  string // group, repeat or loop
 	path     string
 	class    string // classification inherited by children
+	multi    int    // copies of its body in the form: a begin_loop repeats it per choice
+	scope    containerPath
 }
 
 // referenceColumns are survey columns whose ${name} references must name a
@@ -424,7 +466,7 @@ func (c *compiler) readSurvey(s *Sheet) []*Question {
 	clean := cleanQuotesIn(more)
 
 	var top []*Question
-	root := &frame{children: &top, siblings: make(map[string]int)}
+	root := &frame{children: &top, siblings: make(map[string]int), multi: 1, scope: surveyScope()}
 	stack := []*frame{root}
 	for _, r := range s.Rows {
 		v := readCells(r, cols, clean)
@@ -447,6 +489,7 @@ func (c *compiler) readSurvey(s *Sheet) []*Question {
 			continue
 		}
 		if pt.end {
+			c.entitySaveTo(s.Name, r.Num, v, cur.scope, true)
 			if len(stack) == 1 || cur.control != pt.base {
 				label := name
 				if label == "" {
@@ -475,9 +518,16 @@ func (c *compiler) readSurvey(s *Sheet) []*Question {
 			name = ""
 		}
 		if name != "" {
-			// Repeats too must be unique anywhere, as pyxform requires.
-			holds := pt.begin && pt.base != "group" || !pt.begin && (&Question{Type: pt.base}).HoldsAnswer()
-			c.claimName(s.Name, r.Num, name, cur, holds)
+			field := !pt.begin && (&Question{Type: pt.base}).HoldsAnswer()
+			c.claimName(s.Name, r.Num, name, cur, field)
+			c.checkReservedName(s.Name, r.Num, name, pt)
+			if pt.begin && pt.base != "group" {
+				c.claimRepeat(s.Name, r.Num, name, cur)
+			}
+		}
+		c.entitySaveTo(s.Name, r.Num, v, cur.scope, pt.begin)
+		if name != "" && !pt.begin {
+			c.entityVariable(r.Num, name, cur.scope)
 		}
 
 		q := &Question{
@@ -532,9 +582,21 @@ func (c *compiler) readSurvey(s *Sheet) []*Question {
 			}
 			c.markUnsupported(unsupportedType(q))
 			*cur.children = append(*cur.children, q)
+			multi := cur.multi
+			if pt.base == "loop" {
+				multi *= max(1, len(c.choices[pt.list]))
+			}
+			if pt.base != "group" {
+				c.repeatCount(s.Name, r.Num, q, cur)
+			}
+			kind := "group"
+			if pt.base != "group" {
+				kind = "repeat"
+			}
 			stack = append(stack, &frame{
 				q: q, children: &q.Children, siblings: make(map[string]int),
 				row: r.Num, control: pt.base, path: q.Path, class: q.Classification,
+				multi: multi, scope: cur.scope.child(name, kind),
 			})
 			continue
 		}
@@ -555,6 +617,7 @@ func (c *compiler) readSurvey(s *Sheet) []*Question {
 			c.problem(s.Name, r.Num, "%s '%s' has no label or hint", q.Type, q.Name)
 		}
 		c.checkQuestion(s.Name, r.Num, q, pt)
+		c.questionRules(s.Name, r.Num, q, v)
 		c.markUnsupported(unsupportedType(q))
 		*cur.children = append(*cur.children, q)
 		if q.OrOther && q.Name != "" {
@@ -573,7 +636,9 @@ func (c *compiler) readSurvey(s *Sheet) []*Question {
 	return top
 }
 
-var reTrigger = regexp.MustCompile(`^\$\{[^}]+\}(?:[ ,]*\$\{[^}]+\})*[ ,]*$`)
+// reTrigger is a list of ${references}; pyxform requires a comma between
+// two of them ("${a}${b}" is refused) and tolerates stray commas and spaces.
+var reTrigger = regexp.MustCompile(`^\$\{[^}]+\}(?:[ ]*,[ ,]*\$\{[^}]+\})*[ ,]*$`)
 
 // checkExtras applies the few rules on columns govsurvey keeps as written:
 // a trigger is only ${references}, and big-image needs an image.
@@ -635,13 +700,15 @@ func joinPath(parent, name string) string {
 // claimName records an element name. pyxform refuses a name twice in the
 // same group; govsurvey also refuses a field name (a question holding an
 // answer) used twice anywhere in the form, because a response holds one
-// column per field name. Repeat names are unique anywhere in pyxform too.
+// column per field name. Groups and repeats are not fields; repeat names
+// are checked by claimRepeat.
 func (c *compiler) claimName(sheet string, row int, name string, cur *frame, field bool) {
 	if first, dup := cur.siblings[name]; dup {
 		c.problem(sheet, row, "duplicate name '%s' in the same group (first at row %d)", name, first)
 		return
 	}
 	cur.siblings[name] = row
+	c.nameCount[name] += max(1, cur.multi)
 	if first, ok := c.names[name]; !ok || first < 0 {
 		// The first use, or a question of its own taking a built-in meta name.
 		c.names[name] = row
@@ -722,7 +789,9 @@ func (c *compiler) checkQuestion(sheet string, row int, q *Question, pt parsedTy
 			c.problem(sheet, row, "list '%s' is not in the external_choices sheet", q.ListName)
 		}
 	case "calculate":
-		if q.Calculation == "" && q.Default == "" {
+		// pyxform accepts a calculate without calculation only when its
+		// default is an expression (evaluated once when the form opens).
+		if q.Calculation == "" && !defaultIsDynamic(q.Default, q.Type) {
 			c.problem(sheet, row, "calculate '%s' has no calculation", q.Name)
 		}
 	}
@@ -807,6 +876,7 @@ var parameterKeys = map[string][]string{
 	"range":                     {"start", "end", "step", "tick_interval", "placeholder", "tick_labelset"},
 	"select_one":                {"randomize", "seed"},
 	"select_multiple":           {"randomize", "seed"},
+	"select_one_external":       {"randomize", "seed"},
 	"rank":                      {"randomize", "seed"},
 	"select_one_from_file":      {"randomize", "seed", "value", "label"},
 	"select_multiple_from_file": {"randomize", "seed", "value", "label"},
@@ -915,7 +985,7 @@ func (c *compiler) checkParameters(sheet string, row int, q *Question) {
 		integer("rows")
 	case "image":
 		integer("max-pixels")
-	case "audio", "background-audio":
+	case "audio":
 		if v, ok := params["quality"]; ok && !contains([]string{"voice-only", "low", "normal", "external"}, v) {
 			c.problem(sheet, row, "parameter quality must be voice-only, low, normal or external, not '%s'", v)
 		}
@@ -1122,6 +1192,8 @@ func (c *compiler) checkReferences() {
 				c.problem(u.sheet, u.row, "%s has an invalid reference '%s': write ${name} with a question name", u.column, m[0])
 			case c.names[name] == 0:
 				c.problem(u.sheet, u.row, "%s refers to ${%s}, but no question is named '%s'", u.column, name, name)
+			case c.nameCount[name] > 1:
+				c.problem(u.sheet, u.row, "%s refers to ${%s}, but more than one element is named '%s' (a loop copies its questions for each choice)", u.column, name, name)
 			}
 		}
 		if rest := reRef.ReplaceAllString(u.value, ""); strings.Contains(rest, "${") {

@@ -26,6 +26,10 @@ type Form struct {
 	// on first use, so a Form must not be changed once responses are
 	// encoded or decoded with it.
 	index atomic.Pointer[fieldIndex]
+	// exprs holds every expression of the form parsed once (see Expr); it
+	// is filled by Compile, or on first use for a form read back with
+	// FromDefinition.
+	exprs atomic.Pointer[map[string]*exprResult]
 }
 
 // Question is one row of the survey sheet: a question, a note, a metadata

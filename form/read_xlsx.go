@@ -14,7 +14,12 @@ import (
 // row is the header; empty rows are skipped but keep their numbers, so a
 // problem names the row the user sees.
 func readXLSX(data []byte) (*Workbook, []Problem, error) {
-	xf, err := excelize.OpenReader(bytes.NewReader(data))
+	// A form is small; the limits keep a zip bomb from filling memory
+	// (excelize's defaults allow 16 GB unpacked).
+	xf, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{
+		UnzipSizeLimit:    256 << 20,
+		UnzipXMLSizeLimit: 16 << 20,
+	})
 	if err != nil {
 		return nil, nil, &Error{Problems: []Problem{{Message: "cannot read the .xlsx workbook: " + err.Error()}}}
 	}

@@ -254,7 +254,7 @@ func TestReadBadInput(t *testing.T) {
 		{"repeated header", "f.md", []byte("| survey |\n| | type | name | name |\n| | text | a | b |\n"), "survey!1: column header 'name' appears more than once"},
 		{"not a zip", "f.zip", []byte("plain text"), "cannot read the .zip"},
 		{"not an xlsx", "f.xlsx", []byte("plain text"), "cannot read the .xlsx"},
-		{"legacy xls", "f.xls", []byte{0xd0, 0xcf, 0x11, 0xe0}, "save the file as .xlsx"},
+		{"not an xls", "f.xls", []byte{0xd0, 0xcf, 0x11, 0xe0}, "cannot read the .xls"},
 		{"unknown extension", "f.txt", []byte("x"), "unsupported file type"},
 	}
 	for _, tt := range tests {

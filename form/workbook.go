@@ -55,7 +55,7 @@ func (w *Workbook) add(s *Sheet) {
 }
 
 // ReadWorkbook reads a workbook, choosing the reader by the extension of
-// name: .xlsx/.xlsm, .md, .csv (pyxform's single-file layout, or one sheet
+// name: .xlsx/.xlsm, .xls (Excel 97–2003), .md, .csv (pyxform's single-file layout, or one sheet
 // with a type column), or .zip (a csv bundle: survey.csv, choices.csv, …).
 // Problems in the file (bad UTF-8, repeated column headers) are returned as
 // an *Error.
@@ -86,9 +86,9 @@ func readWorkbook(name string, data []byte) (*Workbook, []Problem, error) {
 	case ".zip":
 		return readCSVZip(data)
 	case ".xls":
-		return nil, nil, &Error{File: name, Problems: []Problem{{Message: "legacy .xls workbooks cannot be read; save the file as .xlsx"}}}
+		return readXLS(data)
 	default:
-		return nil, nil, &Error{File: name, Problems: []Problem{{Message: fmt.Sprintf("unsupported file type %q: use .xlsx, .csv, .zip (csv bundle) or .md", ext)}}}
+		return nil, nil, &Error{File: name, Problems: []Problem{{Message: fmt.Sprintf("unsupported file type %q: use .xlsx, .xls, .csv, .zip (csv bundle) or .md", ext)}}}
 	}
 }
 
