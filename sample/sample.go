@@ -1,8 +1,14 @@
 // Package sample makes synthetic responses for a form: the demo's sample
 // data, the benchmarks' load, and test fixtures. Answers respect each
-// question's type, choice list and relevance; a small, configurable share of
-// responses carry the faults cleaning must catch (duplicates, speeders,
-// inconsistent answers), so every later step has something to find.
+// question's type, choice list and relevance.
+//
+// Two generators: Generator draws endless responses at random, a small,
+// configurable share of them carrying the faults cleaning must catch
+// (duplicates, speeders, inconsistent answers), so every later step has
+// something to find. Plan makes a data set whose answers match published
+// distributions exactly (SeedPlan: the seed report's), with defects of
+// known kinds and counts, so that cleaning and analysis can be checked
+// against the numbers they must reproduce.
 package sample
 
 import (
@@ -27,6 +33,9 @@ type Response struct {
 	SubmittedAt time.Time
 	Client      string
 	Answers     form.Answers
+	// Reasons are the reason codes cleaning with default settings must
+	// give the response (Plan only; nil for a valid one).
+	Reasons []string
 }
 
 // Options tune a Generator. The zero value gives clean data.

@@ -5,3 +5,9 @@ var (
 	SQLiteSchemaVersion   = len(sqliteMigrations)
 	PostgresSchemaVersion = len(postgresMigrations)
 )
+
+// The migration steps themselves, for the upgrade tests.
+var (
+	SQLiteMigrations   = sqliteMigrations
+	PostgresMigrations = postgresMigrations
+)

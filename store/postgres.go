@@ -197,7 +197,7 @@ func (s *postgresStore) Forms(ctx context.Context) ([]FormVersion, error) {
 // RETURNING names the rows that were new.
 const pgInsertResponses = `INSERT INTO responses (` + responseColumns + `)
 	SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::bigint[],
-		$6::bigint[], $7::text[], $8::text[], $9::bytea[])
+		$6::bigint[], $7::text[], $8::text[], $9::bytea[], $10::boolean[], $11::text[], $12::bytea[])
 	ON CONFLICT (form_id, instance_id) DO NOTHING
 	RETURNING form_id, instance_id`
 
@@ -221,6 +221,9 @@ func (s *postgresStore) AddResponses(ctx context.Context, rs []Response) ([]bool
 		clients     = make([]string, n)
 		channels    = make([]string, n)
 		answers     = make([][]byte, n)
+		honeypots   = make([]bool, n)
+		receipts    = make([]*string, n)
+		paradata    = make([][]byte, n)
 		position    = make(map[responseKey]int, n)
 	)
 	for i, r := range b.rows {
@@ -233,6 +236,11 @@ func (s *postgresStore) AddResponses(ctx context.Context, rs []Response) ([]bool
 		}
 		submitted[i] = micros(r.SubmittedAt)
 		clients[i], channels[i], answers[i] = r.Client, r.Channel, notNil(r.Answers)
+		honeypots[i] = r.Honeypot
+		if r.Receipt != "" {
+			receipts[i] = &r.Receipt
+		}
+		paradata[i] = nilIfEmpty(r.Paradata)
 		position[responseKey{r.FormID, r.InstanceID}] = i
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -246,7 +254,7 @@ func (s *postgresStore) AddResponses(ctx context.Context, rs []Response) ([]bool
 			}
 		}
 		rows, err := tx.Query(ctx, pgInsertResponses, formIDs, instanceIDs, revisions,
-			started, ended, submitted, clients, channels, answers)
+			started, ended, submitted, clients, channels, answers, honeypots, receipts, paradata)
 		if err != nil {
 			return fmt.Errorf("store: adding responses: %w", err)
 		}
@@ -290,7 +298,7 @@ func (s *postgresStore) CountResponses(ctx context.Context, formID string) (int,
 // worth, and the stream is one consistent snapshot. The query holds one
 // pooled connection until the stream ends; fn may use the store meanwhile.
 func (s *postgresStore) EachResponse(ctx context.Context, f ResponseFilter, fn func(Response) error) error {
-	q := `SELECT ` + responseColumns + ` FROM responses WHERE form_id = $1`
+	q := `SELECT ` + responseReadColumns + ` FROM responses WHERE form_id = $1 AND withdrawn_at IS NULL`
 	args := []any{f.FormID}
 	if f.Revision != 0 {
 		q += ` AND revision = $2`

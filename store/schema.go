@@ -12,7 +12,10 @@ import "fmt"
 //   - identifiers compared or ordered (form_id, instance_id) are COLLATE "C"
 //     in PostgreSQL, so that both order them byte by byte like Go strings;
 //   - SQLite tables are STRICT, so a value of the wrong type is refused
-//     instead of being stored as whatever it happens to be.
+//     instead of being stored as whatever it happens to be;
+//   - booleans are INTEGER 0/1 with a CHECK in SQLite, BOOLEAN in PostgreSQL;
+//   - an autoincrementing id is SQLite's INTEGER PRIMARY KEY (the rowid)
+//     and an identity column in PostgreSQL.
 //
 // Times are BIGINT unix microseconds, UTC, in both: exact, identical in both
 // dialects, and cheap to compare for keyset pagination. started and ended are
@@ -55,6 +58,70 @@ var sqliteMigrations = []string{
 
 	CREATE INDEX responses_form_submitted_idx ON responses (form_id, submitted_at, instance_id);
 	`,
+	// 2: cleaning. The honeypot marker of a submission; the flags of the
+	// last cleaning run of each form (replaced as a whole by the next run),
+	// with flag_reasons indexing them by reason for paging; and analysts'
+	// overrides, appended, never changed, so their history stays.
+	`
+	ALTER TABLE responses ADD COLUMN honeypot INTEGER NOT NULL DEFAULT 0 CHECK (honeypot IN (0, 1));
+
+	CREATE TABLE cleanings (
+		form_id      TEXT    NOT NULL PRIMARY KEY,
+		rule_version TEXT    NOT NULL,
+		settings     BLOB    NOT NULL,
+		collected    INTEGER NOT NULL,
+		cleaned_at   INTEGER NOT NULL
+	) STRICT;
+
+	CREATE TABLE flags (
+		form_id      TEXT    NOT NULL,
+		instance_id  TEXT    NOT NULL,
+		reasons      TEXT    NOT NULL,
+		rule_version TEXT    NOT NULL,
+		cleaned_at   INTEGER NOT NULL,
+		PRIMARY KEY (form_id, instance_id)
+	) STRICT;
+
+	CREATE TABLE flag_reasons (
+		form_id     TEXT NOT NULL,
+		reason      TEXT NOT NULL,
+		instance_id TEXT NOT NULL,
+		PRIMARY KEY (form_id, reason, instance_id)
+	) STRICT;
+
+	CREATE TABLE overrides (
+		id          INTEGER NOT NULL PRIMARY KEY,
+		form_id     TEXT    NOT NULL,
+		instance_id TEXT    NOT NULL,
+		valid       INTEGER NOT NULL CHECK (valid IN (0, 1)),
+		note        TEXT    NOT NULL,
+		actor       TEXT    NOT NULL,
+		created_at  INTEGER NOT NULL
+	) STRICT;
+
+	CREATE INDEX overrides_form_idx ON overrides (form_id, id);
+	`,
+	// 3: submissions over the web. A response's receipt (the respondent's
+	// code for withdrawing it; NULL for imports), its paradata (JSON from
+	// package collect: page timings, language) and the time it was
+	// withdrawn: a withdrawn response keeps its row, so a retried
+	// submission of the same instance_id stays a no-op, but its answers,
+	// paradata and client key are erased. secrets holds keys generated
+	// once per installation and shared by every serve node, such as the
+	// key of the client pseudonyms.
+	`
+	ALTER TABLE responses ADD COLUMN receipt TEXT;
+	ALTER TABLE responses ADD COLUMN paradata BLOB;
+	ALTER TABLE responses ADD COLUMN withdrawn_at INTEGER;
+
+	CREATE UNIQUE INDEX responses_receipt_idx ON responses (receipt) WHERE receipt IS NOT NULL;
+
+	CREATE TABLE secrets (
+		name       TEXT    NOT NULL PRIMARY KEY,
+		value      BLOB    NOT NULL,
+		created_at INTEGER NOT NULL
+	) STRICT;
+	`,
 }
 
 var postgresMigrations = []string{
@@ -87,6 +154,60 @@ var postgresMigrations = []string{
 	);
 
 	CREATE INDEX responses_form_submitted_idx ON responses (form_id, submitted_at, instance_id);
+	`,
+	// 2: cleaning; see the SQLite step 2.
+	`
+	ALTER TABLE responses ADD COLUMN honeypot BOOLEAN NOT NULL DEFAULT false;
+
+	CREATE TABLE cleanings (
+		form_id      TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+		rule_version TEXT   NOT NULL,
+		settings     BYTEA  NOT NULL,
+		collected    BIGINT NOT NULL,
+		cleaned_at   BIGINT NOT NULL
+	);
+
+	CREATE TABLE flags (
+		form_id      TEXT COLLATE "C" NOT NULL,
+		instance_id  TEXT COLLATE "C" NOT NULL,
+		reasons      TEXT   NOT NULL,
+		rule_version TEXT   NOT NULL,
+		cleaned_at   BIGINT NOT NULL,
+		PRIMARY KEY (form_id, instance_id)
+	);
+
+	CREATE TABLE flag_reasons (
+		form_id     TEXT COLLATE "C" NOT NULL,
+		reason      TEXT COLLATE "C" NOT NULL,
+		instance_id TEXT COLLATE "C" NOT NULL,
+		PRIMARY KEY (form_id, reason, instance_id)
+	);
+
+	CREATE TABLE overrides (
+		id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		form_id     TEXT COLLATE "C" NOT NULL,
+		instance_id TEXT COLLATE "C" NOT NULL,
+		valid       BOOLEAN NOT NULL,
+		note        TEXT    NOT NULL,
+		actor       TEXT    NOT NULL,
+		created_at  BIGINT  NOT NULL
+	);
+
+	CREATE INDEX overrides_form_idx ON overrides (form_id, id);
+	`,
+	// 3: submissions over the web; see the SQLite step 3.
+	`
+	ALTER TABLE responses ADD COLUMN receipt TEXT COLLATE "C",
+		ADD COLUMN paradata BYTEA,
+		ADD COLUMN withdrawn_at BIGINT;
+
+	CREATE UNIQUE INDEX responses_receipt_idx ON responses (receipt) WHERE receipt IS NOT NULL;
+
+	CREATE TABLE secrets (
+		name       TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+		value      BYTEA  NOT NULL,
+		created_at BIGINT NOT NULL
+	);
 	`,
 }
 

@@ -20,7 +20,11 @@ import (
 
 const formColumns = `form_id, revision, version, title, hash, definition, source, source_name, created_at`
 
-const responseColumns = `form_id, instance_id, revision, started, ended, submitted_at, client, channel, answers`
+// responseColumns are what AddResponses writes; a new response is never
+// withdrawn, so withdrawn_at is only read (responseReadColumns).
+const responseColumns = `form_id, instance_id, revision, started, ended, submitted_at, client, channel, answers, honeypot, receipt, paradata`
+
+const responseReadColumns = responseColumns + `, withdrawn_at`
 
 const (
 	queryLatestForm = `SELECT ` + formColumns + ` FROM forms WHERE form_id = ? ORDER BY revision DESC LIMIT 1`
@@ -35,11 +39,11 @@ const (
 
 	queryFormRevisionExists = `SELECT count(*) FROM forms WHERE form_id = ? AND revision = ?`
 
-	queryResponse = `SELECT ` + responseColumns + ` FROM responses WHERE form_id = ? AND instance_id = ?`
+	queryResponse = `SELECT ` + responseReadColumns + ` FROM responses WHERE form_id = ? AND instance_id = ?`
 
-	queryCountResponses = `SELECT count(*) FROM responses WHERE form_id = ?`
+	queryCountResponses = `SELECT count(*) FROM responses WHERE form_id = ? AND withdrawn_at IS NULL`
 
-	insertResponse = `INSERT INTO responses (` + responseColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	insertResponse = `INSERT INTO responses (` + responseColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (form_id, instance_id) DO NOTHING`
 
 	querySchemaVersion = `SELECT coalesce(max(version), 0) FROM schema_migrations`
@@ -119,19 +123,37 @@ func formArgs(fv FormVersion) []any {
 
 func scanResponse(row scanner) (Response, error) {
 	var r Response
-	var started, ended sql.NullInt64
+	var started, ended, withdrawn sql.NullInt64
 	var submitted int64
+	var receipt sql.NullString
 	err := row.Scan(&r.FormID, &r.InstanceID, &r.Revision, &started, &ended,
-		&submitted, &r.Client, &r.Channel, &r.Answers)
+		&submitted, &r.Client, &r.Channel, &r.Answers, &r.Honeypot, &receipt, &r.Paradata, &withdrawn)
 	r.Started = fromNullMicros(started)
 	r.Ended = fromNullMicros(ended)
 	r.SubmittedAt = fromMicros(submitted)
+	r.Receipt = receipt.String
+	r.WithdrawnAt = fromNullMicros(withdrawn)
 	return r, err
 }
 
 func responseArgs(r Response) []any {
 	return []any{r.FormID, r.InstanceID, r.Revision, nullMicros(r.Started), nullMicros(r.Ended),
-		micros(r.SubmittedAt), r.Client, r.Channel, notNil(r.Answers)}
+		micros(r.SubmittedAt), r.Client, r.Channel, notNil(r.Answers), r.Honeypot,
+		nullText(r.Receipt), nilIfEmpty(r.Paradata)}
+}
+
+// nullText stores "" as NULL, for columns where NULL means "none" and a
+// unique index must not see every empty value as the same one.
+func nullText(s string) sql.NullString {
+	return sql.NullString{String: s, Valid: s != ""}
+}
+
+// nilIfEmpty stores an empty byte slice as NULL (it reads back as nil).
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // checkText refuses what PostgreSQL cannot keep in TEXT (invalid UTF-8, NUL),
@@ -173,7 +195,7 @@ func checkResponse(r Response) error {
 	}
 	for _, f := range []struct{ what, s string }{
 		{"form id", r.FormID}, {"instance id", r.InstanceID},
-		{"client", r.Client}, {"channel", r.Channel},
+		{"client", r.Client}, {"channel", r.Channel}, {"receipt", r.Receipt},
 	} {
 		if err := checkText(f.what, f.s); err != nil {
 			return fmt.Errorf("store: response %q of form %q: %w", r.InstanceID, r.FormID, err)

@@ -289,7 +289,7 @@ func (s *sqliteStore) CountResponses(ctx context.Context, formID string) (int, e
 // snapshot: a response stored while it runs appears if it sorts after the
 // chunk being read. Memory stays at one chunk.
 func (s *sqliteStore) EachResponse(ctx context.Context, f ResponseFilter, fn func(Response) error) error {
-	q := `SELECT ` + responseColumns + ` FROM responses WHERE form_id = ?`
+	q := `SELECT ` + responseReadColumns + ` FROM responses WHERE form_id = ? AND withdrawn_at IS NULL`
 	args := []any{f.FormID}
 	if f.Revision != 0 {
 		q += ` AND revision = ?`

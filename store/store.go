@@ -41,6 +41,22 @@ type Response struct {
 	Client      string // pseudonymous key, never a raw IP or device id
 	Channel     string // "web", "api", "import"
 	Answers     []byte
+	// Honeypot records that the web form's hidden trap field came back
+	// filled in: a person never sees the field, so a bot answered. Only the
+	// web form sets it; what was typed is not kept.
+	Honeypot bool
+	// Receipt is the code the respondent was given to withdraw the
+	// response ("" for imported responses). Receipts are unique across
+	// forms; package collect makes them.
+	Receipt string
+	// Paradata is how the response was filled in (page timings, language),
+	// as JSON from package collect; nil when there is none. Never answers.
+	Paradata []byte
+	// WithdrawnAt is when the respondent withdrew the response (zero: not
+	// withdrawn). A withdrawn response keeps only its keys and times: its
+	// answers, paradata and client are erased, and EachResponse and
+	// CountResponses leave it out.
+	WithdrawnAt time.Time
 }
 
 // ResponseFilter selects responses to stream.
@@ -69,12 +85,47 @@ type Store interface {
 	AddResponses(ctx context.Context, rs []Response) (added []bool, err error)
 	// Response returns one response, or ErrNotFound.
 	Response(ctx context.Context, formID, instanceID string) (Response, error)
-	// CountResponses counts the responses of a form (all revisions).
+	// CountResponses counts the responses of a form (all revisions),
+	// withdrawn ones left out.
 	CountResponses(ctx context.Context, formID string) (int, error)
 	// EachResponse streams the responses matching f in submission order
-	// (SubmittedAt, then InstanceID), without holding them all in memory. It
+	// (SubmittedAt, then InstanceID), without holding them all in memory;
+	// withdrawn responses are left out. It
 	// stops at the first error fn returns and returns it.
 	EachResponse(ctx context.Context, f ResponseFilter, fn func(Response) error) error
+
+	// WithdrawResponse withdraws the response holding receipt, in one
+	// transaction: it erases its answers, paradata and client key, drops
+	// its cleaning flags, and records the time; the row itself stays, so
+	// that a retried submission of its instance_id still changes nothing.
+	// It returns the response as it now stands. Withdrawing a withdrawn
+	// response changes nothing; an unknown receipt is ErrNotFound.
+	WithdrawResponse(ctx context.Context, receipt string) (Response, error)
+
+	// Secret returns the installation secret called name. The first call
+	// for a name stores value under it; later calls, on any node sharing
+	// the database, return that stored value and ignore theirs, so that a
+	// key generated at first start is the one every node uses.
+	Secret(ctx context.Context, name string, value []byte) ([]byte, error)
+
+	// ReplaceFlags records a cleaning run of c.FormID and its flags,
+	// replacing the previous run's flags of that form as a whole, in one
+	// transaction. The store sets CleanedAt and gives every flag the run's
+	// RuleVersion and CleanedAt; it returns the stored run. Responses and
+	// overrides are never touched.
+	ReplaceFlags(ctx context.Context, c Cleaning, flags []Flag) (Cleaning, error)
+	// Cleaning returns the last cleaning run of a form, or ErrNotFound.
+	Cleaning(ctx context.Context, formID string) (Cleaning, error)
+	// EachFlag streams the flags of the last run matching f, ordered by
+	// InstanceID byte by byte. It stops at the first error fn returns.
+	EachFlag(ctx context.Context, f FlagFilter, fn func(Flag) error) error
+
+	// AddOverride records an analyst's verdict on one response and returns
+	// it with its ID and CreatedAt. The response must exist (ErrNotFound).
+	// Overrides are only ever added; the latest of a response counts.
+	AddOverride(ctx context.Context, o Override) (Override, error)
+	// Overrides returns every override of a form, oldest first (by ID).
+	Overrides(ctx context.Context, formID string) ([]Override, error)
 
 	// Close releases the store.
 	Close() error

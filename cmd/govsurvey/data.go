@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/govsurvey/govsurvey/collect"
+	"github.com/govsurvey/govsurvey/form"
 	"github.com/govsurvey/govsurvey/store"
 )
 
@@ -21,18 +22,11 @@ func cmdImport(ctx context.Context, a *app, args []string) error {
 	if *formID == "" || len(pos) != 1 {
 		return usagef("usage: govsurvey import --form ID FILE.csv (- for standard input)")
 	}
-	st, err := a.openStore(ctx)
+	st, fv, f, err := a.openForm(ctx, *formID)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	fv, f, err := collect.NewForms(st).Latest(ctx, *formID)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("form %q is not registered (add it first with 'govsurvey form add')", *formID)
-	}
-	if err != nil {
-		return err
-	}
 	src := collect.ImportSource{Name: pos[0], Path: pos[0]}
 	if pos[0] == "-" {
 		spooled, remove, err := collect.Spool("stdin", a.stdin)
@@ -73,18 +67,11 @@ func cmdExport(ctx context.Context, a *app, args []string) error {
 	default:
 		return usagef("unknown export format %q (csv or xlsx)", *format)
 	}
-	st, err := a.openStore(ctx)
+	st, fv, f, err := a.openForm(ctx, *formID)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	fv, f, err := collect.NewForms(st).Latest(ctx, *formID)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("form %q is not registered", *formID)
-	}
-	if err != nil {
-		return err
-	}
 	opts := collect.ExportOptions{Format: *format, SplitMultiple: *split}
 	if *out == "-" {
 		_, err := collect.Export(ctx, st, fv, f, a.stdout, opts)
@@ -113,4 +100,22 @@ func cmdExport(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "wrote %d responses to %s\n", n, *out)
 	return nil
+}
+
+// openForm opens the store and the latest revision of a registered form.
+// The caller closes the store.
+func (a *app) openForm(ctx context.Context, formID string) (store.Store, store.FormVersion, *form.Form, error) {
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return nil, store.FormVersion{}, nil, err
+	}
+	fv, f, err := collect.NewForms(st).Latest(ctx, formID)
+	if err != nil {
+		st.Close()
+		if errors.Is(err, store.ErrNotFound) {
+			err = fmt.Errorf("form %q is not registered (add it first with 'govsurvey form add')", formID)
+		}
+		return nil, store.FormVersion{}, nil, err
+	}
+	return st, fv, f, nil
 }

@@ -69,7 +69,7 @@ func commands() []command {
 		{"form", "check, add, list and export XLSForm questionnaires", cmdForm},
 		{"import", "load responses from a CSV file", cmdImport},
 		{"export", "write responses as CSV or XLSX", cmdExport},
-		{"clean", "apply the cleaning rules and print the funnel", notYet("clean", "cleaning")},
+		{"clean", "apply the cleaning rules and print the funnel", cmdClean},
 		{"analyze", "frequencies, cross-tabs and weighted estimates", notYet("analyze", "statistics")},
 		{"compare", "compare two waves", notYet("compare", "statistics")},
 		{"report", "generate the report", notYet("report", "reports")},

@@ -43,6 +43,17 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EachResponseStop", testEachResponseStop},
 		{"EachResponseCancel", testEachResponseCancel},
 		{"EachResponseLong", testEachResponseLong},
+		{"CleaningNotFound", testCleaningNotFound},
+		{"ReplaceFlags", testReplaceFlags},
+		{"EachFlagFilter", testEachFlagFilter},
+		{"ReplaceFlagsRefused", testReplaceFlagsRefused},
+		{"ReplaceFlagsWithdrawn", testReplaceFlagsWithdrawn},
+		{"Overrides", testOverrides},
+		{"OverridesRefused", testOverridesRefused},
+		{"ReceiptRoundTrip", testReceiptRoundTrip},
+		{"WithdrawResponse", testWithdrawResponse},
+		{"WithdrawConcurrent", testWithdrawConcurrent},
+		{"Secret", testSecret},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,6 +163,9 @@ func diffResponse(got, want store.Response) string {
 	check(got.Client == want.Client, "Client", got.Client, want.Client)
 	check(got.Channel == want.Channel, "Channel", got.Channel, want.Channel)
 	check(bytes.Equal(got.Answers, want.Answers), "Answers", got.Answers, want.Answers)
+	check(got.Honeypot == want.Honeypot, "Honeypot", got.Honeypot, want.Honeypot)
+	check(got.Receipt == want.Receipt, "Receipt", got.Receipt, want.Receipt)
+	check(bytes.Equal(got.Paradata, want.Paradata), "Paradata", got.Paradata, want.Paradata)
 	return strings.Join(d, "; ")
 }
 
@@ -389,6 +403,8 @@ func testResponseRoundTrip(t *testing.T, st store.Store) {
 			SubmittedAt: time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -5*3600))}},
 		{"far future", store.Response{FormID: "f", Revision: 1, InstanceID: "future",
 			SubmittedAt: time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)}},
+		{"honeypot filled in", store.Response{FormID: "f", Revision: 1, InstanceID: "bot",
+			SubmittedAt: base, Channel: "web", Answers: []byte{3}, Honeypot: true}},
 		{"text", store.Response{FormID: "f", Revision: 1, InstanceID: "uuid:2b1f-é-中文-'\"",
 			SubmittedAt: base, Client: "客户端 'x' \"y\" \\ %_", Channel: "web"}},
 	}
