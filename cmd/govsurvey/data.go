@@ -62,8 +62,8 @@ func cmdExport(ctx context.Context, a *app, args []string) error {
 	}
 	switch *format {
 	case "csv", "xlsx":
-	case "sav", "parquet", "dta":
-		return fmt.Errorf("export format %q is not yet available in this version of govsurvey", *format)
+	case "sav", "parquet", "dta", "codebook":
+		return exportAnalyst(ctx, a, *formID, *format, *out)
 	default:
 		return usagef("unknown export format %q (csv or xlsx)", *format)
 	}
