@@ -50,7 +50,7 @@ func cmdImport(ctx context.Context, a *app, args []string) error {
 func cmdExport(ctx context.Context, a *app, args []string) error {
 	fs := a.newFlags("export")
 	formID := fs.String("form", "", "form id (required)")
-	format := fs.String("format", "csv", "csv or xlsx (sav and parquet come with the analyst exports)")
+	format := fs.String("format", "csv", "csv, xlsx, sav (SPSS), dta (Stata 118), parquet or codebook")
 	out := fs.String("out", "", "file to write (required; - for standard output)")
 	split := fs.Bool("split-multiple", false, "add one 0/1 column per choice of each select_multiple (field/choice)")
 	pos, err := a.parse(fs, args)
@@ -58,7 +58,7 @@ func cmdExport(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	if *formID == "" || *out == "" || len(pos) > 0 {
-		return usagef("usage: govsurvey export --form ID --format csv|xlsx --out FILE")
+		return usagef("usage: govsurvey export --form ID --format csv|xlsx|sav|dta|parquet|codebook --out FILE")
 	}
 	switch *format {
 	case "csv", "xlsx":
