@@ -15,8 +15,10 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,8 +106,9 @@ func New(f *form.Form, opts Options) (*Generator, error) {
 	if err := walk(f.Survey, nil); err != nil {
 		return nil, err
 	}
-	for list, cs := range f.Choices {
-		g.skew[list] = skewWeights(len(cs), g.rng)
+	// Sorted, so that the same seed gives the same data: map order is random.
+	for _, list := range slices.Sorted(maps.Keys(f.Choices)) {
+		g.skew[list] = skewWeights(len(f.Choices[list]), g.rng)
 	}
 	return g, nil
 }
