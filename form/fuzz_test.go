@@ -6,12 +6,13 @@ import (
 	"testing"
 )
 
-// Fuzz targets for the XLSForm readers. Each runs the whole of Parse
-// (reader and compiler), as `govsurvey form check` does on an uploaded
-// file, and asks only that it returns: no panic, no hang, and memory
-// bounded by the readers' limits. The seeds are the conformance forms
-// (../../shared/xlsform-corpus) and the instruments when present, and the
-// small forms of testdata otherwise; `go test` runs the seeds as ordinary
+// Fuzz targets for the XLSForm readers (.md, .csv, .xlsx, .xls). Each
+// runs the whole of Parse (reader and compiler), as `govsurvey form check`
+// does on an uploaded file, and asks only that it returns: no panic, no
+// hang, and memory bounded by the readers' limits. The seeds are the
+// conformance forms (../../shared/xlsform-corpus) and the instruments when
+// present, the small forms of testdata otherwise, and the inputs kept in
+// testdata/fuzz (Go's corpus format): `go test` runs them all as ordinary
 // tests.
 
 // corpusDir is pyxform's conformance corpus, as in conformance_test.go.
@@ -91,5 +92,16 @@ func FuzzReadXLSX(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		parseNoPanic(t, "fuzz.xlsx", data)
+	})
+}
+
+func FuzzReadXLS(f *testing.F) {
+	for _, b := range fuzzSeeds(f, 40,
+		"testdata/xlsform/*.xls",
+		filepath.Join(corpusDir, "files", "*", "*.xls")) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		parseNoPanic(t, "fuzz.xls", data)
 	})
 }
