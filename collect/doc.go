@@ -1,7 +1,13 @@
 // Package collect owns getting responses in and the response file format out:
-// registering forms, importing CONTRACTS.md §2 wide CSV files (and, later, the
-// respondent web form and the submission API), and exporting stored responses
-// as the same CSV or as XLSX.
+// registering forms, importing CONTRACTS.md §2 wide CSV files, taking
+// submissions from the web form and the API (Collector: validation with the
+// form's own expressions, idempotency by instance id, group commit, receipts
+// and withdrawal, paradata, rate limits, open and close times), and exporting
+// stored responses as the same CSV or as XLSX.
+//
+// A submission is acknowledged only once it is durably stored: Committer
+// gathers the submissions that arrive within a millisecond or so and stores
+// them in one transaction, so one fsync serves many respondents.
 //
 // Import reads a file twice: the first pass checks all of it in constant
 // memory and refuses a malformed file whole, with every problem as

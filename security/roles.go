@@ -64,7 +64,7 @@ const (
 //	settings.manage              x
 //
 // No role writes or deletes audit entries: the server appends them, and
-// retention purges them.
+// nothing in govsurvey purges them.
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin:       {PermFormsRead, PermUsersManage, PermKeysRotate, PermSettingsManage},
 	RoleDesigner:    {PermFormsRead, PermFormsWrite},

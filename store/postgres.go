@@ -15,6 +15,7 @@ import (
 // number of serve nodes. Commits are durable with the server's default
 // synchronous_commit=on.
 type postgresStore struct {
+	shared
 	pool *pgxpool.Pool
 }
 
@@ -42,6 +43,7 @@ func OpenPostgres(ctx context.Context, url string) (Store, error) {
 		return nil, fmt.Errorf("store: connecting to PostgreSQL: %w", err)
 	}
 	s := &postgresStore{pool: pool}
+	s.shared = shared{s}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -197,7 +199,7 @@ func (s *postgresStore) Forms(ctx context.Context) ([]FormVersion, error) {
 // RETURNING names the rows that were new.
 const pgInsertResponses = `INSERT INTO responses (` + responseColumns + `)
 	SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::bigint[],
-		$6::bigint[], $7::text[], $8::text[], $9::bytea[], $10::boolean[], $11::text[], $12::bytea[])
+		$6::bigint[], $7::text[], $8::text[], $9::bytea[], $10::boolean[], $11::text[], $12::bytea[], $13::bytea[])
 	ON CONFLICT (form_id, instance_id) DO NOTHING
 	RETURNING form_id, instance_id`
 
@@ -224,6 +226,7 @@ func (s *postgresStore) AddResponses(ctx context.Context, rs []Response) ([]bool
 		honeypots   = make([]bool, n)
 		receipts    = make([]*string, n)
 		paradata    = make([][]byte, n)
+		sealed      = make([][]byte, n)
 		position    = make(map[responseKey]int, n)
 	)
 	for i, r := range b.rows {
@@ -241,6 +244,7 @@ func (s *postgresStore) AddResponses(ctx context.Context, rs []Response) ([]bool
 			receipts[i] = &r.Receipt
 		}
 		paradata[i] = nilIfEmpty(r.Paradata)
+		sealed[i] = nilIfEmpty(r.Sealed)
 		position[responseKey{r.FormID, r.InstanceID}] = i
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -254,7 +258,7 @@ func (s *postgresStore) AddResponses(ctx context.Context, rs []Response) ([]bool
 			}
 		}
 		rows, err := tx.Query(ctx, pgInsertResponses, formIDs, instanceIDs, revisions,
-			started, ended, submitted, clients, channels, answers, honeypots, receipts, paradata)
+			started, ended, submitted, clients, channels, answers, honeypots, receipts, paradata, sealed)
 		if err != nil {
 			return fmt.Errorf("store: adding responses: %w", err)
 		}

@@ -122,6 +122,77 @@ var sqliteMigrations = []string{
 		created_at INTEGER NOT NULL
 	) STRICT;
 	`,
+	// 4: security. A response's sealed part (the personal and sensitive
+	// answers, SM4-GCM ciphertext made by package security; NULL when it
+	// has none, and erased by withdrawal and retention); staff accounts,
+	// their sessions (only a hash of the session id) and API tokens (only
+	// a hash of the token); and the audit log, an SM3 hash chain by seq,
+	// with SM2-signed checkpoints. The audit tables are append-only: no
+	// statement of govsurvey updates or deletes them, and triggers refuse
+	// it, so only someone who drops the triggers can, and the chain then
+	// shows it.
+	`
+	ALTER TABLE responses ADD COLUMN sealed BLOB;
+
+	CREATE TABLE users (
+		name          TEXT    NOT NULL PRIMARY KEY,
+		password_hash TEXT    NOT NULL,
+		roles         TEXT    NOT NULL,
+		disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+		created_at    INTEGER NOT NULL,
+		updated_at    INTEGER NOT NULL
+	) STRICT;
+
+	CREATE TABLE sessions (
+		id_hash    TEXT    NOT NULL PRIMARY KEY,
+		user_name  TEXT    NOT NULL,
+		created_at INTEGER NOT NULL,
+		last_seen  INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL
+	) STRICT;
+
+	CREATE INDEX sessions_user_idx ON sessions (user_name);
+
+	CREATE TABLE api_tokens (
+		hash       TEXT    NOT NULL PRIMARY KEY,
+		owner      TEXT    NOT NULL,
+		name       TEXT    NOT NULL,
+		scopes     TEXT    NOT NULL,
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,
+		revoked_at INTEGER
+	) STRICT;
+
+	CREATE INDEX api_tokens_owner_idx ON api_tokens (owner);
+
+	CREATE TABLE audit_log (
+		seq       INTEGER NOT NULL PRIMARY KEY,
+		at        INTEGER NOT NULL,
+		actor     TEXT    NOT NULL,
+		action    TEXT    NOT NULL,
+		object    TEXT    NOT NULL,
+		outcome   TEXT    NOT NULL,
+		detail    TEXT    NOT NULL,
+		prev_hash BLOB    NOT NULL,
+		hash      BLOB    NOT NULL
+	) STRICT;
+
+	CREATE TABLE audit_checkpoints (
+		seq       INTEGER NOT NULL PRIMARY KEY,
+		at        INTEGER NOT NULL,
+		hash      BLOB    NOT NULL,
+		signature BLOB    NOT NULL
+	) STRICT;
+
+	CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+		BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+	CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+		BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+	CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+		BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+	CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+		BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+	`,
 }
 
 var postgresMigrations = []string{
@@ -208,6 +279,75 @@ var postgresMigrations = []string{
 		value      BYTEA  NOT NULL,
 		created_at BIGINT NOT NULL
 	);
+	`,
+	// 4: security; see the SQLite step 4. TRUNCATE is refused too.
+	`
+	ALTER TABLE responses ADD COLUMN sealed BYTEA;
+
+	CREATE TABLE users (
+		name          TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+		password_hash TEXT    NOT NULL,
+		roles         TEXT    NOT NULL,
+		disabled      BOOLEAN NOT NULL DEFAULT false,
+		created_at    BIGINT  NOT NULL,
+		updated_at    BIGINT  NOT NULL
+	);
+
+	CREATE TABLE sessions (
+		id_hash    TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+		user_name  TEXT COLLATE "C" NOT NULL,
+		created_at BIGINT NOT NULL,
+		last_seen  BIGINT NOT NULL,
+		expires_at BIGINT NOT NULL
+	);
+
+	CREATE INDEX sessions_user_idx ON sessions (user_name);
+
+	CREATE TABLE api_tokens (
+		hash       TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+		owner      TEXT COLLATE "C" NOT NULL,
+		name       TEXT   NOT NULL,
+		scopes     TEXT   NOT NULL,
+		created_at BIGINT NOT NULL,
+		expires_at BIGINT NOT NULL,
+		revoked_at BIGINT
+	);
+
+	CREATE INDEX api_tokens_owner_idx ON api_tokens (owner);
+
+	CREATE TABLE audit_log (
+		seq       BIGINT NOT NULL PRIMARY KEY,
+		at        BIGINT NOT NULL,
+		actor     TEXT   NOT NULL,
+		action    TEXT   NOT NULL,
+		object    TEXT   NOT NULL,
+		outcome   TEXT   NOT NULL,
+		detail    TEXT   NOT NULL,
+		prev_hash BYTEA  NOT NULL,
+		hash      BYTEA  NOT NULL
+	);
+
+	CREATE TABLE audit_checkpoints (
+		seq       BIGINT NOT NULL PRIMARY KEY,
+		at        BIGINT NOT NULL,
+		hash      BYTEA  NOT NULL,
+		signature BYTEA  NOT NULL
+	);
+
+	CREATE FUNCTION govsurvey_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+	END
+	$$;
+
+	CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+		FOR EACH ROW EXECUTE FUNCTION govsurvey_append_only();
+	CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+		FOR EACH STATEMENT EXECUTE FUNCTION govsurvey_append_only();
+	CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints
+		FOR EACH ROW EXECUTE FUNCTION govsurvey_append_only();
+	CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints
+		FOR EACH STATEMENT EXECUTE FUNCTION govsurvey_append_only();
 	`,
 }
 

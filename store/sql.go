@@ -22,7 +22,7 @@ const formColumns = `form_id, revision, version, title, hash, definition, source
 
 // responseColumns are what AddResponses writes; a new response is never
 // withdrawn, so withdrawn_at is only read (responseReadColumns).
-const responseColumns = `form_id, instance_id, revision, started, ended, submitted_at, client, channel, answers, honeypot, receipt, paradata`
+const responseColumns = `form_id, instance_id, revision, started, ended, submitted_at, client, channel, answers, honeypot, receipt, paradata, sealed`
 
 const responseReadColumns = responseColumns + `, withdrawn_at`
 
@@ -43,7 +43,7 @@ const (
 
 	queryCountResponses = `SELECT count(*) FROM responses WHERE form_id = ? AND withdrawn_at IS NULL`
 
-	insertResponse = `INSERT INTO responses (` + responseColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	insertResponse = `INSERT INTO responses (` + responseColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (form_id, instance_id) DO NOTHING`
 
 	querySchemaVersion = `SELECT coalesce(max(version), 0) FROM schema_migrations`
@@ -127,7 +127,7 @@ func scanResponse(row scanner) (Response, error) {
 	var submitted int64
 	var receipt sql.NullString
 	err := row.Scan(&r.FormID, &r.InstanceID, &r.Revision, &started, &ended,
-		&submitted, &r.Client, &r.Channel, &r.Answers, &r.Honeypot, &receipt, &r.Paradata, &withdrawn)
+		&submitted, &r.Client, &r.Channel, &r.Answers, &r.Honeypot, &receipt, &r.Paradata, &r.Sealed, &withdrawn)
 	r.Started = fromNullMicros(started)
 	r.Ended = fromNullMicros(ended)
 	r.SubmittedAt = fromMicros(submitted)
@@ -139,7 +139,7 @@ func scanResponse(row scanner) (Response, error) {
 func responseArgs(r Response) []any {
 	return []any{r.FormID, r.InstanceID, r.Revision, nullMicros(r.Started), nullMicros(r.Ended),
 		micros(r.SubmittedAt), r.Client, r.Channel, notNil(r.Answers), r.Honeypot,
-		nullText(r.Receipt), nilIfEmpty(r.Paradata)}
+		nullText(r.Receipt), nilIfEmpty(r.Paradata), nilIfEmpty(r.Sealed)}
 }
 
 // nullText stores "" as NULL, for columns where NULL means "none" and a

@@ -25,6 +25,7 @@ import (
 // the same file waits out busy_timeout instead of failing on a lock upgrade.
 // Reads go through read, a separate pool that WAL lets run beside the writer.
 type sqliteStore struct {
+	shared
 	write *sql.DB
 	read  *sql.DB
 }
@@ -80,6 +81,7 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 	write.SetConnMaxIdleTime(0)
 
 	s := &sqliteStore{write: write}
+	s.shared = shared{s}
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err

@@ -41,6 +41,12 @@ type Response struct {
 	Client      string // pseudonymous key, never a raw IP or device id
 	Channel     string // "web", "api", "import"
 	Answers     []byte
+	// Sealed is the response's personal part: the answers package security
+	// classifies personal or sensitive, encoded like Answers and sealed
+	// with SM4-GCM; nil when there are none. Answers then holds the other
+	// answers only, so that what can be read without the master key is
+	// de-identified. Withdrawal and retention erase it.
+	Sealed []byte
 	// Honeypot records that the web form's hidden trap field came back
 	// filled in: a person never sees the field, so a bot answered. Only the
 	// web form sets it; what was typed is not kept.
@@ -54,7 +60,7 @@ type Response struct {
 	Paradata []byte
 	// WithdrawnAt is when the respondent withdrew the response (zero: not
 	// withdrawn). A withdrawn response keeps only its keys and times: its
-	// answers, paradata and client are erased, and EachResponse and
+	// answers, sealed part, paradata and client are erased, and EachResponse and
 	// CountResponses leave it out.
 	WithdrawnAt time.Time
 }
@@ -95,7 +101,8 @@ type Store interface {
 	EachResponse(ctx context.Context, f ResponseFilter, fn func(Response) error) error
 
 	// WithdrawResponse withdraws the response holding receipt, in one
-	// transaction: it erases its answers, paradata and client key, drops
+	// transaction: it erases its answers, sealed part, paradata and client
+	// key, drops
 	// its cleaning flags, and records the time; the row itself stays, so
 	// that a retried submission of its instance_id still changes nothing.
 	// It returns the response as it now stands. Withdrawing a withdrawn
@@ -126,6 +133,62 @@ type Store interface {
 	AddOverride(ctx context.Context, o Override) (Override, error)
 	// Overrides returns every override of a form, oldest first (by ID).
 	Overrides(ctx context.Context, formID string) ([]Override, error)
+
+	// LookupSecret returns a stored secret, or ErrNotFound, storing nothing.
+	LookupSecret(ctx context.Context, name string) ([]byte, error)
+	// ReplaceSecret changes the secret name from old to value, only if it
+	// still holds old: ErrConflict when someone changed it meanwhile,
+	// ErrNotFound when there is no such secret. Key rotation uses it.
+	ReplaceSecret(ctx context.Context, name string, old, value []byte) error
+	// DeleteSecret removes a secret; a missing one is not an error.
+	DeleteSecret(ctx context.Context, name string) error
+
+	// EraseSealed erases the sealed part and the client key of the
+	// responses of formID submitted before before (retention), and returns
+	// how many responses it changed.
+	EraseSealed(ctx context.Context, formID string, before time.Time) (int, error)
+
+	// AddUser stores a new account (ErrExists when the name is taken) and
+	// returns it with its times. UpdateUser changes an existing one's
+	// password hash, roles and disabled mark (ErrNotFound).
+	AddUser(ctx context.Context, u User) (User, error)
+	UpdateUser(ctx context.Context, u User) (User, error)
+	// User returns one account, or ErrNotFound; Users all, by name.
+	User(ctx context.Context, name string) (User, error)
+	Users(ctx context.Context) ([]User, error)
+
+	// AddSession stores a session; Session finds one by its id hash
+	// (ErrNotFound); TouchSession moves its LastSeen forward.
+	AddSession(ctx context.Context, s Session) error
+	Session(ctx context.Context, idHash string) (Session, error)
+	TouchSession(ctx context.Context, idHash string, at time.Time) error
+	// DeleteSession ends one session (logout); DeleteUserSessions every
+	// session of a user (password change, disabling); and
+	// DeleteExpiredSessions those past their absolute expiry at now or
+	// idle longer than idle. The last two return how many they ended.
+	DeleteSession(ctx context.Context, idHash string) error
+	DeleteUserSessions(ctx context.Context, user string) (int, error)
+	DeleteExpiredSessions(ctx context.Context, now time.Time, idle time.Duration) (int, error)
+
+	// AddAPIToken stores a token record; APIToken finds one by hash
+	// (ErrNotFound); APITokens lists an owner's ("": everyone's);
+	// RevokeAPIToken marks one revoked (ErrNotFound).
+	AddAPIToken(ctx context.Context, t APIToken) error
+	APIToken(ctx context.Context, hash string) (APIToken, error)
+	APITokens(ctx context.Context, owner string) ([]APIToken, error)
+	RevokeAPIToken(ctx context.Context, hash string, at time.Time) error
+
+	// AppendAudit appends one entry to the audit log: in one transaction
+	// no other append interleaves with, it calls link with the newest
+	// entry (nil for an empty log) and stores what link returns. The log
+	// is append-only: nothing updates or deletes it.
+	AppendAudit(ctx context.Context, link func(prev *AuditRecord) (AuditRecord, error)) (AuditRecord, error)
+	// EachAudit streams the log in seq order after afterSeq (0: all).
+	EachAudit(ctx context.Context, afterSeq int64, fn func(AuditRecord) error) error
+	// AddAuditCheckpoint stores a signed checkpoint (one per Seq; a second
+	// at the same Seq changes nothing); AuditCheckpoints lists them by Seq.
+	AddAuditCheckpoint(ctx context.Context, c AuditCheckpoint) error
+	AuditCheckpoints(ctx context.Context) ([]AuditCheckpoint, error)
 
 	// Close releases the store.
 	Close() error

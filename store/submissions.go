@@ -12,7 +12,7 @@ const (
 	queryResponseByReceipt = `SELECT ` + responseReadColumns + ` FROM responses WHERE receipt = ?`
 
 	// The answers column is NOT NULL: erased answers are the empty value.
-	withdrawResponse = `UPDATE responses SET answers = ?, paradata = NULL, client = '', withdrawn_at = ?
+	withdrawResponse = `UPDATE responses SET answers = ?, sealed = NULL, paradata = NULL, client = '', withdrawn_at = ?
 		WHERE form_id = ? AND instance_id = ? AND withdrawn_at IS NULL`
 
 	deleteResponseFlag = `DELETE FROM flags WHERE form_id = ? AND instance_id = ?`
@@ -34,7 +34,7 @@ func receiptError(receipt string, err error) error {
 
 // withdrawn is r as WithdrawResponse leaves it.
 func withdrawn(r Response, at time.Time) Response {
-	r.Answers, r.Paradata, r.Client, r.WithdrawnAt = []byte{}, nil, "", at
+	r.Answers, r.Sealed, r.Paradata, r.Client, r.WithdrawnAt = []byte{}, nil, nil, "", at
 	return r
 }
 

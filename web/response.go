@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 
+	"github.com/govsurvey/govsurvey/collect"
 	"github.com/govsurvey/govsurvey/store"
 )
 
@@ -23,6 +25,7 @@ type apiErrorBody struct {
 func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	if err := json.NewEncoder(w).Encode(v); err != nil {
 		s.log.Debug("writing response", "err", err)
@@ -34,11 +37,38 @@ func (s *Server) writeError(w http.ResponseWriter, status int, code, message, fi
 }
 
 // fail maps an error to its HTTP status in one place; server errors are
-// logged with the request, never shown in detail to the caller.
+// logged with the request, never shown in detail to the caller. Messages
+// a respondent may read are in the request's language (apiLang).
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		field  *collect.FieldError
+		bad    *collect.BadRequestError
+		closed *collect.ClosedError
+	)
+	l := apiLang(r)
 	switch {
+	case errors.As(err, &field):
+		s.writeError(w, http.StatusUnprocessableEntity, field.Code, field.Message(l), field.Field)
+	case errors.As(err, &bad):
+		s.writeError(w, http.StatusBadRequest, "bad_request", bad.Msg, "")
+	case errors.As(err, &closed):
+		code := "form_closed"
+		if closed.NotYet {
+			code = "form_not_open"
+		}
+		s.writeError(w, http.StatusForbidden, code, closedMessage(closed, l), "")
+	case errors.Is(err, collect.ErrBadReceipt):
+		s.writeError(w, http.StatusBadRequest, "bad_receipt", ui[l]["withdraw_bad"], "receipt")
 	case errors.Is(err, store.ErrNotFound):
 		s.writeError(w, http.StatusNotFound, "not_found", "not found", "")
+	case errors.Is(err, collect.ErrBusy), errors.Is(err, collect.ErrClosed):
+		// Retrying is safe: the same instance_id is stored at most once.
+		w.Header().Set("Retry-After", "1")
+		s.writeError(w, http.StatusServiceUnavailable, "busy",
+			"服务器繁忙，请稍后重试。The server is busy; please try again.", "")
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away; nobody reads this answer.
+		s.writeError(w, http.StatusServiceUnavailable, "canceled", "request canceled", "")
 	default:
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))

@@ -1,6 +1,7 @@
 // Package web is the HTTP side of govsurvey: the route table, the
-// respondent pages and, later, the console. It wires the other packages
-// together and is imported by nothing but cmd.
+// respondent web form and its API (submissions, withdrawals), and, later,
+// the console. It wires the other packages together and is imported by
+// nothing but cmd.
 package web
 
 import (
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/govsurvey/govsurvey/collect"
+	"github.com/govsurvey/govsurvey/security"
 	"github.com/govsurvey/govsurvey/store"
 )
 
@@ -27,13 +29,34 @@ type Options struct {
 	Store   store.Store
 	Logger  *slog.Logger
 	Version string // govsurvey's own version, shown in /healthz and metrics
+	// Collect configures submissions. Store, Forms, Logger and
+	// PseudonymKey are filled in by New.
+	Collect collect.Options
+	// PseudonymKey keys the client and rate-limit pseudonyms; nil: the
+	// key kept in the store, generated there at first start.
+	PseudonymKey *security.PseudonymKey
+	// MaxBody bounds a submission's body (default 64 KiB): beyond it, 413.
+	MaxBody int64
+	// RealIPHeader names the header holding the client address when a
+	// reverse proxy sits in front ("X-Real-IP", "X-Forwarded-For"); empty:
+	// the connection's address. Only the rate limits use it.
+	RealIPHeader string
+	// SecureCookies marks the client cookie Secure (behind a TLS proxy).
+	SecureCookies bool
 }
 
 // Server answers govsurvey's HTTP routes.
 type Server struct {
-	st       store.Store
-	forms    *collect.Forms
-	log      *slog.Logger
+	st        store.Store
+	forms     *collect.Forms
+	collector *collect.Collector
+	assets    *assets
+	log       *slog.Logger
+
+	maxBody       int64
+	realIPHeader  string
+	secureCookies bool
+
 	version  string
 	pages    *template.Template
 	registry *prometheus.Registry
@@ -51,13 +74,45 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	as, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = 64 << 10
+	}
+	forms := collect.NewForms(opts.Store)
+	co := opts.Collect
+	co.Store, co.Forms = opts.Store, forms
+	if co.Logger == nil {
+		co.Logger = opts.Logger
+	}
+	if opts.PseudonymKey != nil {
+		co.PseudonymKey = *opts.PseudonymKey
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		co.PseudonymKey, err = collect.PseudonymKey(ctx, opts.Store)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+	}
+	collector, err := collect.NewCollector(co)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
-		st:       opts.Store,
-		forms:    collect.NewForms(opts.Store),
-		log:      opts.Logger,
-		version:  opts.Version,
-		pages:    pages,
-		registry: prometheus.NewRegistry(),
+		st:            opts.Store,
+		forms:         forms,
+		collector:     collector,
+		assets:        as,
+		maxBody:       opts.MaxBody,
+		realIPHeader:  opts.RealIPHeader,
+		secureCookies: opts.SecureCookies,
+		log:           opts.Logger,
+		version:       opts.Version,
+		pages:         pages,
+		registry:      prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "govsurvey_http_requests_total",
 			Help: "HTTP requests by route and status code.",
@@ -78,6 +133,18 @@ func New(opts Options) (*Server, error) {
 			Help:        "Always 1; the version label names the running govsurvey.",
 			ConstLabels: prometheus.Labels{"version": opts.Version},
 		}, func() float64 { return 1 }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "govsurvey_submissions_stored_total",
+			Help: "Submissions in committed group-commit transactions (re-submissions included).",
+		}, func() float64 { return float64(collector.CommitStats().Responses.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "govsurvey_commit_batches_total",
+			Help: "Group-commit transactions tried.",
+		}, func() float64 { return float64(collector.CommitStats().Batches.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "govsurvey_commit_seconds_total",
+			Help: "Time spent committing group-commit transactions.",
+		}, func() float64 { return float64(collector.CommitStats().CommitNS.Load()) / 1e9 }),
 	)
 	s.routes()
 	return s, nil
@@ -89,8 +156,23 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	s.handle("GET /{$}", s.home)
 	s.handle("GET /f/{form_id}", s.formPage)
+	s.handle("GET /withdraw", s.withdrawPage)
+	s.handle("POST /withdraw", s.withdrawPage)
+	s.handle("GET /assets/{name}", s.asset)
+	s.handle("POST /api/v1/forms/{form_id}/submissions", s.submit)
+	s.handle("DELETE /api/v1/receipts/{receipt}", s.withdrawAPI)
+	s.handle("/api/v1/forms/{form_id}/submissions", s.methodNotAllowed("POST"))
+	s.handle("/api/v1/receipts/{receipt}", s.methodNotAllowed("DELETE"))
 	s.handle("/", s.notFound)
 }
+
+// Close stores the submissions still queued for group commit. Call it
+// after the HTTP server has shut down.
+func (s *Server) Close() { s.collector.Close() }
+
+// Collector is the server's submission collector (for benchmarks and
+// tests that look at group commit).
+func (s *Server) Collector() *collect.Collector { return s.collector }
 
 // handle registers h under pattern with metrics and panic recovery.
 func (s *Server) handle(pattern string, h http.HandlerFunc) {
@@ -145,6 +227,15 @@ func (s *Server) instrument(route string, h http.HandlerFunc) http.Handler {
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})
+}
+
+// methodNotAllowed answers 405 on an API path called with the wrong
+// method; without it the catch-all route would say 404.
+func (s *Server) methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		s.writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use "+allow, "")
+	}
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {

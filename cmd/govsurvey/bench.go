@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
 
 	"github.com/govsurvey/govsurvey/bench"
 	"github.com/govsurvey/govsurvey/collect"
@@ -12,15 +15,73 @@ import (
 
 func cmdBench(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 {
-		return usagef("bench needs a benchmark: import (ingest over HTTP comes with the collection work; analyze with the statistics work)")
+		return usagef("bench needs a benchmark: ingest, import or analyze")
 	}
 	switch args[0] {
 	case "import":
 		return benchImport(ctx, a, args[1:])
-	case "ingest", "analyze":
-		return fmt.Errorf("'bench %s' is not yet available in this version of govsurvey", args[0])
+	case "ingest":
+		return benchIngest(ctx, a, args[1:])
+	case "analyze":
+		return benchAnalyze(ctx, a, args[1:])
 	}
-	return usagef("unknown benchmark %q (import)", args[0])
+	return usagef("unknown benchmark %q (ingest, import, analyze)", args[0])
+}
+
+// benchIngest drives the submission endpoint over loopback on a throw-away
+// SQLite store, or on --db when it is given (rows are kept there), and a
+// bare JSON-decoding handler the same way; it prints both and fails if an
+// acknowledged submission is not stored.
+func benchIngest(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlags("bench ingest")
+	clients := fs.Int("clients", 64, "concurrent connections")
+	duration := fs.Duration("duration", 10*time.Second, "measured time for each server")
+	warmup := fs.Duration("warmup", time.Second, "unmeasured time before each run")
+	window := fs.Duration("window", time.Millisecond, "group commit: how long a batch stays open")
+	committers := fs.Int("committers", 0, "group commit: transactions in flight (default 1 on SQLite, 4 on PostgreSQL)")
+	rounds := fs.Int("rounds", 5, "rounds the duration is split into, alternating govsurvey and the bare handler")
+	noBare := fs.Bool("no-bare", false, "skip the bare-handler comparison")
+	pos, err := a.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 || *clients <= 0 || *duration <= 0 {
+		return usagef("usage: govsurvey bench ingest [--clients N] [--duration D] [--db URL]")
+	}
+	tmp, err := os.MkdirTemp("", "govsurvey-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if !flagSet(fs, "db") && os.Getenv("GOVSURVEY_DB") == "" {
+		a.cfg.DB = "sqlite:" + filepath.Join(tmp, "bench.db")
+	}
+	kind := storeKind(a.cfg.DB)
+	if *committers <= 0 {
+		*committers = 1
+		if kind == "postgresql" {
+			*committers = 4
+		}
+	}
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(a.stdout, "ingest (%s): driving for %s each, after %s warm-up; %d CPUs%s …\n",
+		kind, *duration, *warmup, runtime.NumCPU(), loadAverage())
+	res, err := bench.Ingest(ctx, st, bench.IngestOptions{
+		Clients: *clients, Duration: *duration, Warmup: *warmup, Rounds: *rounds, SkipBare: *noBare,
+		Commit: collect.CommitOptions{Window: *window, Committers: *committers},
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "%s\n", res)
+	if res.Missing > 0 {
+		return fmt.Errorf("bench ingest: %d acknowledged submissions are not in the store", res.Missing)
+	}
+	return nil
 }
 
 // benchImport imports generated responses into a throw-away SQLite store,
@@ -56,6 +117,20 @@ func benchImport(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "import (%s): %s\n", storeKind(a.cfg.DB), res)
 	return nil
+}
+
+// loadAverage says how busy the machine was before the benchmark (Linux),
+// since other work on it weighs on the figures.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return ", load average " + strings.Join(f[:3], " ")
 }
 
 func storeKind(dsn string) string {

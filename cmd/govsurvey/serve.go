@@ -18,6 +18,7 @@ import (
 func cmdServe(ctx context.Context, a *app, args []string) error {
 	fs := a.newFlags("serve")
 	addr := fs.String("addr", envOr("GOVSURVEY_ADDR", "127.0.0.1:8080"), "address to listen on")
+	sf := submissionFlags(fs)
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
@@ -30,14 +31,57 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer st.Close()
-	return serve(ctx, a, st, *addr, nil)
+	return serve(ctx, a, st, *addr, sf.options(a.cfg.DB), nil)
 }
 
-func serve(ctx context.Context, a *app, st store.Store, addr string, banner func(url string)) error {
-	srv, err := web.New(web.Options{Store: st, Logger: a.log, Version: version()})
+// submissionSettings are serve's flags for the submission API.
+type submissionSettings struct {
+	ipRate, clientRate   *float64
+	ipBurst, clientBurst *int
+	realIP               *string
+	secure               *bool
+}
+
+func submissionFlags(fs *flag.FlagSet) submissionSettings {
+	return submissionSettings{
+		ipRate:      fs.Float64("ip-rate", 1, "submissions a second per client address after the burst (0: no limit)"),
+		ipBurst:     fs.Int("ip-burst", 60, "submissions at once per client address"),
+		clientRate:  fs.Float64("client-rate", 1.0/60, "submissions a second per browser after the burst (0: no limit)"),
+		clientBurst: fs.Int("client-burst", 10, "submissions at once per browser"),
+		realIP:      fs.String("real-ip-header", envOr("GOVSURVEY_REAL_IP_HEADER", ""), "header with the client address set by a reverse proxy (e.g. X-Real-IP)"),
+		secure:      fs.Bool("secure-cookies", false, "mark cookies Secure (when served over HTTPS by a proxy)"),
+	}
+}
+
+func (s submissionSettings) options(dsn string) web.Options {
+	limit := func(rate float64, burst int) collect.Limit {
+		if rate <= 0 {
+			return collect.Limit{Rate: -1}
+		}
+		return collect.Limit{Rate: rate, Burst: burst}
+	}
+	o := web.Options{
+		RealIPHeader: *s.realIP, SecureCookies: *s.secure,
+		Collect: collect.Options{
+			IPLimit:     limit(*s.ipRate, *s.ipBurst),
+			ClientLimit: limit(*s.clientRate, *s.clientBurst),
+		},
+	}
+	// PostgreSQL commits several transactions at once; SQLite has one writer.
+	if storeKind(dsn) == "postgresql" {
+		o.Collect.Commit.Committers = 4
+	}
+	return o
+}
+
+func serve(ctx context.Context, a *app, st store.Store, addr string, opts web.Options, banner func(url string)) error {
+	opts.Store, opts.Logger, opts.Version = st, a.log, version()
+	srv, err := web.New(opts)
 	if err != nil {
 		return err
 	}
+	// After the listener has shut down: store what group commit holds.
+	defer srv.Close()
 	return web.Run(ctx, addr, srv, a.log, func(url string) {
 		a.log.Info("listening", "url", url)
 		if banner != nil {
@@ -72,7 +116,7 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 	if err := loadDemo(ctx, a, st, *n); err != nil {
 		return err
 	}
-	return serve(ctx, a, st, *addr, func(url string) {
+	return serve(ctx, a, st, *addr, web.Options{}, func(url string) {
 		fmt.Fprintf(a.stdout, "\ngovsurvey demo is running / 演示已启动\n")
 		for _, id := range form.Templates() {
 			fmt.Fprintf(a.stdout, "  %s/f/%s\n", url, id)

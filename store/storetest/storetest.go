@@ -54,6 +54,15 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"WithdrawResponse", testWithdrawResponse},
 		{"WithdrawConcurrent", testWithdrawConcurrent},
 		{"Secret", testSecret},
+		{"WithdrawErasesSealed", testWithdrawErasesSealed},
+		{"EraseSealed", testEraseSealed},
+		{"ReplaceSecret", testReplaceSecret},
+		{"Users", testUsers},
+		{"Sessions", testSessions},
+		{"APITokens", testAPITokens},
+		{"AuditAppend", testAuditAppend},
+		{"AuditAppendConcurrent", testAuditAppendConcurrent},
+		{"AuditCheckpoints", testAuditCheckpoints},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -163,6 +172,7 @@ func diffResponse(got, want store.Response) string {
 	check(got.Client == want.Client, "Client", got.Client, want.Client)
 	check(got.Channel == want.Channel, "Channel", got.Channel, want.Channel)
 	check(bytes.Equal(got.Answers, want.Answers), "Answers", got.Answers, want.Answers)
+	check(bytes.Equal(got.Sealed, want.Sealed), "Sealed", got.Sealed, want.Sealed)
 	check(got.Honeypot == want.Honeypot, "Honeypot", got.Honeypot, want.Honeypot)
 	check(got.Receipt == want.Receipt, "Receipt", got.Receipt, want.Receipt)
 	check(bytes.Equal(got.Paradata, want.Paradata), "Paradata", got.Paradata, want.Paradata)
@@ -405,6 +415,8 @@ func testResponseRoundTrip(t *testing.T, st store.Store) {
 			SubmittedAt: time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)}},
 		{"honeypot filled in", store.Response{FormID: "f", Revision: 1, InstanceID: "bot",
 			SubmittedAt: base, Channel: "web", Answers: []byte{3}, Honeypot: true}},
+		{"sealed part", store.Response{FormID: "f", Revision: 1, InstanceID: "sealed",
+			SubmittedAt: base, Channel: "web", Answers: []byte{4}, Sealed: []byte{1, 0, 0, 0, 1, 0xff, 0x00, 0x27}}},
 		{"text", store.Response{FormID: "f", Revision: 1, InstanceID: "uuid:2b1f-é-中文-'\"",
 			SubmittedAt: base, Client: "客户端 'x' \"y\" \\ %_", Channel: "web"}},
 	}

@@ -1,0 +1,58 @@
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// NewPostgresDatabase creates an empty database on the server named by
+// GOVSURVEY_TEST_POSTGRES and returns its URL, for tests that hand the
+// database to another process (a govsurvey binary). It is dropped when t
+// ends. Without the variable the test is skipped, or fails in CI.
+func NewPostgresDatabase(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv("GOVSURVEY_TEST_POSTGRES")
+	if admin == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("PostgreSQL test skipped in CI: GOVSURVEY_TEST_POSTGRES is not set")
+		}
+		t.Skip("GOVSURVEY_TEST_POSTGRES is not set (run under scripts/with-postgres)")
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	name := "govsurvey_test_" + hex.EncodeToString(b[:])
+	ident := pgx.Identifier{name}.Sanitize()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.Exec(ctx, `CREATE DATABASE `+ident)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP DATABASE `+ident+` WITH (FORCE)`); err != nil {
+			t.Error(err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
