@@ -2,13 +2,8 @@ package storetest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/govsurvey/govsurvey/store"
 )
@@ -42,47 +37,12 @@ func Backends(t testing.TB) []Backend {
 // test is skipped, or fails in CI.
 func OpenPostgres(t testing.TB) store.Store {
 	t.Helper()
-	admin := os.Getenv("GOVSURVEY_TEST_POSTGRES")
-	if admin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("PostgreSQL test skipped in CI: GOVSURVEY_TEST_POSTGRES is not set")
-		}
-		t.Skip("GOVSURVEY_TEST_POSTGRES is not set (run under scripts/with-postgres)")
-	}
-	var b [8]byte
-	rand.Read(b[:])
-	name := "govsurvey_test_" + hex.EncodeToString(b[:])
-	ident := pgx.Identifier{name}.Sanitize()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, admin)
+	st, err := store.OpenPostgres(context.Background(), NewPostgresDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = conn.Exec(ctx, `CREATE DATABASE `+ident)
-	conn.Close(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	st, err := store.OpenPostgres(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		st.Close()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP DATABASE `+ident+` WITH (FORCE)`); err != nil {
-			t.Error(err)
-		}
-	})
+	// Registered after the database's own cleanup, so it runs first: the
+	// pool is closed before the database is dropped.
+	t.Cleanup(func() { st.Close() })
 	return st
 }
