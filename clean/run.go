@@ -262,8 +262,8 @@ func Invalid(ctx context.Context, st store.Store, formID string) (map[string]boo
 // are required. The verdict survives every later run; the latest verdict
 // on a response is the one that counts.
 //
-// The actor and note are kept in the override row; tying overrides into
-// the audit chain comes with the security work.
+// The actor and note are kept in the override row; the caller (the
+// command line) records the override in the audit log.
 func AddOverride(ctx context.Context, st store.Store, o store.Override) (store.Override, error) {
 	return st.AddOverride(ctx, o)
 }

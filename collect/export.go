@@ -12,15 +12,22 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/govsurvey/govsurvey/form"
+	"github.com/govsurvey/govsurvey/security"
 	"github.com/govsurvey/govsurvey/store"
 )
 
 // ExportOptions tune Export. The zero value writes de-identified CSV.
 type ExportOptions struct {
-	Format        string         // "csv" (default) or "xlsx"
-	SplitMultiple bool           // after each select_multiple column, a 0/1 column per choice, "field/choice" (KoboToolbox)
-	IncludeClient bool           // add the client column; off by default so that exports are de-identified
-	Progress      func(Progress) // called at most a few times a second, and once at the end; nil: none
+	Format        string // "csv" (default) or "xlsx"
+	SplitMultiple bool   // after each select_multiple column, a 0/1 column per choice, "field/choice" (KoboToolbox)
+	IncludeClient bool   // add the client column; off by default so that exports are de-identified
+	// IncludePersonal adds the questions classified personal or sensitive,
+	// left out by default (security.Personal). Their answers, and free text
+	// sealed for holding personal data, are in the responses only when st
+	// is the joined view of the sealing store (security.SealingStore.Joined):
+	// the caller checks the right to it and audits it.
+	IncludePersonal bool
+	Progress        func(Progress) // called at most a few times a second, and once at the end; nil: none
 }
 
 // Export writes every stored response of form fv.FormID, of all its
@@ -30,7 +37,8 @@ type ExportOptions struct {
 //
 // Columns: instance_id, started, ended, submitted_at, client (only with
 // IncludeClient), then one per question of fv (f is its compiled form) by
-// name, in form order; with SplitMultiple each select_multiple column is
+// name, in form order, questions classified personal or sensitive only
+// with IncludePersonal; with SplitMultiple each select_multiple column is
 // followed by its 0/1 choice columns (empty when unanswered). Times are
 // RFC 3339 in UTC, with fractional seconds only when there are some;
 // unknown times are empty.
@@ -104,7 +112,12 @@ type revisionColumns struct {
 }
 
 func newExporter(st store.Store, fv store.FormVersion, f *form.Form, opts ExportOptions) *exporter {
-	fields := f.Fields()
+	var fields []*form.Question
+	for _, q := range f.Fields() {
+		if opts.IncludePersonal || !security.Personal(q) {
+			fields = append(fields, q)
+		}
+	}
 	return &exporter{
 		forms: NewForms(st), fv: fv, f: f, opts: opts, fields: fields,
 		revs: make(map[int]*revisionColumns),

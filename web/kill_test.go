@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -79,7 +81,10 @@ func killUnderLoad(t *testing.T, bin, dsn string) {
 
 	// Every client here comes from one address: no rate limit.
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", dsn, "--ip-rate", "0", "--client-rate", "0")
-	cmd.Env = append(os.Environ(), "GOVSURVEY_DB=")
+	// A server needs a master key (SECURITY.md); a fresh one per run.
+	key := make([]byte, 16)
+	rand.Read(key)
+	cmd.Env = append(os.Environ(), "GOVSURVEY_DB=", "GOVSURVEY_MASTER_KEY="+hex.EncodeToString(key))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

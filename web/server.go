@@ -1,11 +1,14 @@
 // Package web is the HTTP side of govsurvey: the route table, the
-// respondent web form and its API (submissions, withdrawals), and, later,
-// the console. It wires the other packages together and is imported by
-// nothing but cmd.
+// respondent web form and its API (submissions, withdrawals), staff login,
+// the console and the staff API, each staff route with the permission it
+// needs, and the hardening around them all (security headers, CSRF
+// refusal, limits, TLS). It wires the other packages together and is
+// imported by nothing but cmd.
 package web
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"html/template"
@@ -32,8 +35,10 @@ type Options struct {
 	// Collect configures submissions. Store, Forms, Logger and
 	// PseudonymKey are filled in by New.
 	Collect collect.Options
-	// PseudonymKey keys the client and rate-limit pseudonyms; nil: the
-	// key kept in the store, generated there at first start.
+	// PseudonymKey keys the client and rate-limit pseudonyms (serve passes
+	// the installation's sealed key, security.Keys); nil, for tests and
+	// benchmarks only: a key kept in the store in the clear, generated
+	// there at first start, which security.OpenKeys later seals.
 	PseudonymKey *security.PseudonymKey
 	// MaxBody bounds a submission's body (default 64 KiB): beyond it, 413.
 	MaxBody int64
@@ -41,8 +46,27 @@ type Options struct {
 	// reverse proxy sits in front ("X-Real-IP", "X-Forwarded-For"); empty:
 	// the connection's address. Only the rate limits use it.
 	RealIPHeader string
-	// SecureCookies marks the client cookie Secure (behind a TLS proxy).
+	// SecureCookies marks the client and session cookies Secure (behind a
+	// TLS proxy; TLS sets it too).
 	SecureCookies bool
+	// TLS says the server is reached over HTTPS: cookies are Secure and
+	// HSTS is sent.
+	TLS bool
+
+	// Staff access. Without Accounts every staff route answers 401.
+	Accounts *security.Accounts
+	// Audit records staff actions and withdrawals; nil: withdrawals are
+	// only logged, and staff routes that must audit fail.
+	Audit *security.AuditLog
+	// AuditVerifier checks checkpoints for GET /api/v1/audit/verify.
+	AuditVerifier *security.AuditVerifier
+	// Sealing is the store's sealing view (Store is usually Sealing
+	// itself): personal exports read its Joined view. Nil: no personal
+	// export.
+	Sealing *security.SealingStore
+	// ExportAlertRows raises an export volume alert when one user exports
+	// more rows than this in a day (0: never).
+	ExportAlertRows int
 }
 
 // Server answers govsurvey's HTTP routes.
@@ -56,6 +80,18 @@ type Server struct {
 	maxBody       int64
 	realIPHeader  string
 	secureCookies bool
+	tls           bool
+
+	table           []route // every registered route, public or staff
+	accounts        *security.Accounts
+	auditLog        *security.AuditLog
+	auditKey        *security.AuditVerifier
+	sealing         *security.SealingStore
+	pseudonymKey    security.PseudonymKey
+	exportAlertRows int
+	volume          exportVolume
+	exportAlerts    prometheus.Counter
+	handler         http.Handler // mux, hardened
 
 	version  string
 	pages    *template.Template
@@ -81,6 +117,9 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = 64 << 10
 	}
+	if opts.Accounts != nil && opts.Audit == nil {
+		return nil, errors.New("web: staff accounts need the audit log (Options.Audit)")
+	}
 	forms := collect.NewForms(opts.Store)
 	co := opts.Collect
 	co.Store, co.Forms = opts.Store, forms
@@ -97,22 +136,43 @@ func New(opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	if co.Withdrawn == nil && opts.Audit != nil {
+		audit := opts.Audit
+		co.Withdrawn = func(ctx context.Context, r store.Response) {
+			// The respondent is anonymous: the object names the response.
+			if _, err := audit.Record(context.WithoutCancel(ctx), security.AuditEvent{Actor: "respondent",
+				Action: security.ActionWithdraw, Object: "form:" + r.FormID + "/" + r.InstanceID, Outcome: security.OutcomeOK}); err != nil {
+				opts.Logger.Error("audit of a withdrawal failed", "form", r.FormID, "err", err)
+			}
+		}
+	}
 	collector, err := collect.NewCollector(co)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		st:            opts.Store,
-		forms:         forms,
-		collector:     collector,
-		assets:        as,
-		maxBody:       opts.MaxBody,
-		realIPHeader:  opts.RealIPHeader,
-		secureCookies: opts.SecureCookies,
-		log:           opts.Logger,
-		version:       opts.Version,
-		pages:         pages,
-		registry:      prometheus.NewRegistry(),
+		st:              opts.Store,
+		forms:           forms,
+		collector:       collector,
+		assets:          as,
+		maxBody:         opts.MaxBody,
+		realIPHeader:    opts.RealIPHeader,
+		secureCookies:   opts.SecureCookies || opts.TLS,
+		tls:             opts.TLS,
+		accounts:        opts.Accounts,
+		auditLog:        opts.Audit,
+		auditKey:        opts.AuditVerifier,
+		sealing:         opts.Sealing,
+		pseudonymKey:    co.PseudonymKey,
+		exportAlertRows: opts.ExportAlertRows,
+		exportAlerts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "govsurvey_export_alerts_total",
+			Help: "Times a user's exported rows in a day passed the alert threshold.",
+		}),
+		log:      opts.Logger,
+		version:  opts.Version,
+		pages:    pages,
+		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "govsurvey_http_requests_total",
 			Help: "HTTP requests by route and status code.",
@@ -127,7 +187,7 @@ func New(opts Options) (*Server, error) {
 	s.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		s.requests, s.latency,
+		s.requests, s.latency, s.exportAlerts,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "govsurvey_build_info",
 			Help:        "Always 1; the version label names the running govsurvey.",
@@ -147,23 +207,44 @@ func New(opts Options) (*Server, error) {
 		}, func() float64 { return float64(collector.CommitStats().CommitNS.Load()) / 1e9 }),
 	)
 	s.routes()
+	s.handler = s.harden(s.mux)
 	return s, nil
 }
 
-// routes is the whole route table, in one place.
+// routes is the whole route table, in one place. A staff route names the
+// permission it needs (security/roles.go says which role has it); one gate,
+// authorize, enforces it, and TestRouteTable walks this table.
 func (s *Server) routes() {
-	s.handle("GET /healthz", s.healthz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
-	s.handle("GET /{$}", s.home)
-	s.handle("GET /f/{form_id}", s.formPage)
-	s.handle("GET /withdraw", s.withdrawPage)
-	s.handle("POST /withdraw", s.withdrawPage)
-	s.handle("GET /assets/{name}", s.asset)
-	s.handle("POST /api/v1/forms/{form_id}/submissions", s.submit)
-	s.handle("DELETE /api/v1/receipts/{receipt}", s.withdrawAPI)
-	s.handle("/api/v1/forms/{form_id}/submissions", s.methodNotAllowed("POST"))
-	s.handle("/api/v1/receipts/{receipt}", s.methodNotAllowed("DELETE"))
-	s.handle("/", s.notFound)
+	metrics := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+	s.public("GET /healthz", s.healthz)
+	s.public("GET /metrics", metrics.ServeHTTP) // operators: firewall it (SECURITY.md)
+	s.public("GET /{$}", s.home)
+	s.public("GET /f/{form_id}", s.formPage)
+	s.public("GET /withdraw", s.withdrawPage)
+	s.public("POST /withdraw", s.withdrawPage)
+	s.public("GET /assets/{name}", s.asset)
+	s.public("POST /api/v1/forms/{form_id}/submissions", s.submit)
+	s.public("DELETE /api/v1/receipts/{receipt}", s.withdrawAPI)
+	s.public("/api/v1/forms/{form_id}/submissions", s.methodNotAllowed("POST"))
+	s.public("/api/v1/receipts/{receipt}", s.methodNotAllowed("DELETE"))
+	s.public("GET /login", s.loginPage)
+	s.public("POST /login", s.login)
+
+	s.staff("POST /logout", "", s.logout)
+	s.staff("GET /console", security.PermFormsRead, s.console)
+	s.staff("GET /console/forms/{form_id}", security.PermFormsRead, s.consoleForm)
+	s.staff("GET /api/v1/forms", security.PermFormsRead, s.listForms)
+	s.staff("GET /api/v1/forms/{form_id}", security.PermFormsRead, s.getForm)
+	// The personal variant (?personal=1) needs PermResponsesExportPersonal
+	// besides, checked and audited in the handler.
+	s.staff("GET /api/v1/forms/{form_id}/responses", security.PermResponsesExport, s.exportResponses)
+	s.staff("GET /api/v1/audit/verify", security.PermAuditRead, s.verifyAudit)
+	s.staff("GET /api/v1/audit/export", security.PermAuditExport, s.exportAudit)
+	// GET /api/v1/forms/{form_id}/analysis (CONTRACTS.md §8) joins this
+	// table with the statistics work, as a staff route needing
+	// security.PermAnalysisRead.
+
+	s.public("/", s.notFound)
 }
 
 // Close stores the submissions still queued for group commit. Call it
@@ -180,7 +261,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 type statusRecorder struct {
 	http.ResponseWriter
@@ -246,11 +327,34 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 // letting requests in flight finish (up to 15 s). ready, if not nil, is
 // called with the base URL once the listener is open.
 func Run(ctx context.Context, addr string, h http.Handler, log *slog.Logger, ready func(url string)) error {
+	return RunTLS(ctx, addr, TLSFiles{}, h, log, ready)
+}
+
+// TLSFiles name a PEM certificate (chain) and its private key.
+type TLSFiles struct{ Cert, Key string }
+
+// RunTLS is Run over HTTPS when files names a certificate and key (TLS 1.2
+// at least), and plain HTTP when it is empty.
+func RunTLS(ctx context.Context, addr string, files TLSFiles, h http.Handler, log *slog.Logger, ready func(url string)) error {
+	var cfg *tls.Config
+	scheme := "http://"
+	if files.Cert != "" || files.Key != "" {
+		cert, err := tls.LoadX509KeyPair(files.Cert, files.Key)
+		if err != nil {
+			return fmt.Errorf("web: TLS: %w", err)
+		}
+		cfg = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		scheme = "https://"
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
+	if cfg != nil {
+		ln = tls.NewListener(ln, cfg)
+	}
 	srv := &http.Server{
+		TLSConfig:         cfg,
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
@@ -260,7 +364,7 @@ func Run(ctx context.Context, addr string, h http.Handler, log *slog.Logger, rea
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if ready != nil {
-		ready("http://" + ln.Addr().String())
+		ready(scheme + ln.Addr().String())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

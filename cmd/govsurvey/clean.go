@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/govsurvey/govsurvey/clean"
+	"github.com/govsurvey/govsurvey/security"
 	"github.com/govsurvey/govsurvey/store"
 )
 
@@ -42,7 +43,13 @@ func cmdClean(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer st.Close()
-	fun, err := clean.Run(ctx, st, *formID)
+	// The rules judge every answer, sealed ones too: the joined view. It
+	// needs the master key only when there are sealed answers; the funnel
+	// and the flags hold no answer.
+	fun, err := clean.Run(ctx, st.Joined(), *formID)
+	if errors.Is(err, security.ErrNoKeyring) {
+		return fmt.Errorf("form %q has encrypted personal answers, which cleaning must read: %w", *formID, errNoMasterKey)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("form %q is not registered", *formID)
 	}
@@ -117,6 +124,12 @@ func cleanOverride(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("form %q has no response %q", *formID, *instance)
 	}
 	if err != nil {
+		return err
+	}
+	// The note stays in the override row; the audit entry says who
+	// decided what, on whose word.
+	if err := st.record(ctx, security.ActionCleanOverride, "form:"+o.FormID+"/"+o.InstanceID, security.OutcomeOK,
+		fmt.Sprintf("override=%d valid=%t by=%s", o.ID, o.Valid, o.Actor)); err != nil {
 		return err
 	}
 	verdict := "invalid"

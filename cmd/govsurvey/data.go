@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/govsurvey/govsurvey/collect"
 	"github.com/govsurvey/govsurvey/form"
+	"github.com/govsurvey/govsurvey/security"
 	"github.com/govsurvey/govsurvey/store"
 )
+
+// actionImport records a CSV import in the audit log.
+const actionImport = "responses.import"
 
 func cmdImport(ctx context.Context, a *app, args []string) error {
 	fs := a.newFlags("import")
@@ -42,6 +47,10 @@ func cmdImport(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := st.record(ctx, actionImport, "form:"+fv.FormID, security.OutcomeOK,
+		fmt.Sprintf("file=%s rows=%d added=%d present=%d refused=%d", filepath.Base(pos[0]), res.Rows, res.Added, res.AlreadyPresent, res.Refused)); err != nil {
+		return err
+	}
 	fmt.Fprintf(a.stdout, "%s: %d rows: %d added, %d already present, %d refused\n",
 		pos[0], res.Rows, res.Added, res.AlreadyPresent, res.Refused)
 	return nil
@@ -53,6 +62,8 @@ func cmdExport(ctx context.Context, a *app, args []string) error {
 	format := fs.String("format", "csv", "csv, xlsx, sav (SPSS), dta (Stata 118), parquet or codebook")
 	out := fs.String("out", "", "file to write (required; - for standard output)")
 	split := fs.Bool("split-multiple", false, "add one 0/1 column per choice of each select_multiple (field/choice)")
+	personal := fs.Bool("personal", false, "include the client column and personal and sensitive fields (csv, xlsx; needs the master key and --purpose; audited)")
+	purpose := fs.String("purpose", "", "why personal fields are exported (with --personal)")
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
@@ -63,39 +74,55 @@ func cmdExport(ctx context.Context, a *app, args []string) error {
 	switch *format {
 	case "csv", "xlsx":
 	case "sav", "parquet", "dta", "codebook":
+		if *personal {
+			return usagef("--personal is for csv and xlsx; the analyst formats are de-identified")
+		}
 		return exportAnalyst(ctx, a, *formID, *format, *out)
 	default:
 		return usagef("unknown export format %q (csv or xlsx)", *format)
+	}
+	if *personal && strings.TrimSpace(*purpose) == "" {
+		return usagef("--personal needs --purpose: why personal fields leave the server (recorded in the audit log)")
 	}
 	st, fv, f, err := a.openForm(ctx, *formID)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	opts := collect.ExportOptions{Format: *format, SplitMultiple: *split}
+	// De-identified by default. Personal fields are the joined view of
+	// the sealing store, which needs the master key; the command line is
+	// the operator's, so the purpose is what the audit log keeps.
+	src := store.Store(st)
+	action, detail := security.ActionExport, "format="+*format
+	if *personal {
+		if err := st.requireKeys(); err != nil {
+			return err
+		}
+		src = st.Joined()
+		action = security.ActionExportPersonal
+		detail += " purpose=" + strings.ReplaceAll(strings.TrimSpace(*purpose), "\n", " ")
+	}
+	object := "form:" + fv.FormID
+	if err := st.record(ctx, action, object, security.OutcomeOK, detail+" started"); err != nil {
+		return err
+	}
+	opts := collect.ExportOptions{Format: *format, SplitMultiple: *split, IncludeClient: *personal, IncludePersonal: *personal}
+	finish := func(n int, err error) error {
+		outcome := security.OutcomeOK
+		if err != nil {
+			outcome = security.OutcomeFailed
+		}
+		if aerr := st.record(context.WithoutCancel(ctx), action, object, outcome, fmt.Sprintf("%s rows=%d finished", detail, n)); err == nil {
+			err = aerr
+		}
+		return err
+	}
 	if *out == "-" {
-		_, err := collect.Export(ctx, st, fv, f, a.stdout, opts)
-		return err
+		return finish(collect.Export(ctx, src, fv, f, a.stdout, opts))
 	}
-	// Write beside the target and rename, so a failed export never leaves a
-	// truncated file where a good one was.
-	tmp, err := os.CreateTemp(filepath.Dir(*out), ".govsurvey-export-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
 	opts.Progress = collect.TerminalProgress(a.stderr, "export "+filepath.Base(*out))
-	n, err := collect.Export(ctx, st, fv, f, tmp, opts)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), *out); err != nil {
+	n, err := writeFileAtomically(*out, func(w io.Writer) (int, error) { return collect.Export(ctx, src, fv, f, w, opts) })
+	if err := finish(n, err); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "wrote %d responses to %s\n", n, *out)
@@ -104,7 +131,7 @@ func cmdExport(ctx context.Context, a *app, args []string) error {
 
 // openForm opens the store and the latest revision of a registered form.
 // The caller closes the store.
-func (a *app) openForm(ctx context.Context, formID string) (store.Store, store.FormVersion, *form.Form, error) {
+func (a *app) openForm(ctx context.Context, formID string) (*secureStore, store.FormVersion, *form.Form, error) {
 	st, err := a.openStore(ctx)
 	if err != nil {
 		return nil, store.FormVersion{}, nil, err

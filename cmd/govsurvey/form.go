@@ -10,6 +10,7 @@ import (
 
 	"github.com/govsurvey/govsurvey/collect"
 	"github.com/govsurvey/govsurvey/form"
+	"github.com/govsurvey/govsurvey/security"
 	"github.com/govsurvey/govsurvey/store"
 )
 
@@ -92,6 +93,10 @@ func formAdd(ctx context.Context, a *app, args []string) error {
 			return prefixProblems(path, err)
 		}
 		if created {
+			if err := st.record(ctx, security.ActionFormChange, "form:"+fv.FormID, security.OutcomeOK,
+				fmt.Sprintf("revision=%d file=%s hash=%s", fv.Revision, filepath.Base(path), fv.Hash)); err != nil {
+				return err
+			}
 			fmt.Fprintf(a.stdout, "%s: added form %s revision %d (%d questions)\n", path, fv.FormID, fv.Revision, len(f.Fields()))
 		} else {
 			fmt.Fprintf(a.stdout, "%s: form %s unchanged (revision %d)\n", path, fv.FormID, fv.Revision)

@@ -17,8 +17,6 @@ import (
 	"sort"
 	"strings"
 	"syscall"
-
-	"github.com/govsurvey/govsurvey/store"
 )
 
 // defaultDB is where the embedded store lives unless told otherwise.
@@ -197,9 +195,10 @@ func (a *app) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	return pos, nil
 }
 
-// openStore opens the configured database.
-func (a *app) openStore(ctx context.Context) (store.Store, error) {
-	return store.Open(ctx, a.cfg.DB)
+// openStore opens the configured database through the sealing store
+// (keys.go): whatever a command stores, personal answers are sealed.
+func (a *app) openStore(ctx context.Context) (*secureStore, error) {
+	return a.openSecure(ctx)
 }
 
 func version() string {

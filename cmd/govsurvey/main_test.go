@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -207,6 +209,29 @@ func TestDemoServesForms(t *testing.T) {
 	}
 	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, `govsurvey_http_requests_total{code="200",route="GET /f/{form_id}"}`) {
 		t.Errorf("/metrics: %d, no request counter for the form page", code)
+	}
+	// The demo made its master key beside the database, and printed a
+	// staff login that opens the console.
+	if fi, err := os.Stat(filepath.Join(dir, "master.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("demo master key: %v", err)
+	}
+	login := regexp.MustCompile(`login: demo / (\S+) \(shown once\)`).FindStringSubmatch(out.String())
+	if login == nil {
+		t.Fatalf("demo printed no login: %q", out.String())
+	}
+	if strings.Contains(errs.String(), login[1]) {
+		t.Error("the demo password reached the log")
+	}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.PostForm(base+"/login", url.Values{"user": {"demo"}, "password": {login[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "netizen_2019") || resp.Request.URL.Path != "/console" {
+		t.Errorf("console after login: %d %s %.300q", resp.StatusCode, resp.Request.URL, page)
 	}
 	cancel()
 	select {

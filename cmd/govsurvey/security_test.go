@@ -5,9 +5,11 @@ import (
 	"context"
 	"database/sql"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -177,4 +179,164 @@ func dropGuards(dialect string) []string {
 		return []string{`DROP TRIGGER audit_log_append_only ON audit_log`}
 	}
 	return []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`}
+}
+
+// secretValues are personal answers that must never be at rest in the clear.
+var secretValues = []string{"王小明同学", "13912345678", "wang.xm@example.com", "987654321"}
+
+// TestPrivacyEndToEnd imports personal answers with the CLI and checks
+// what is at rest (every file of the data directory, or a pg_dump), what
+// exports give by default and to a stated purpose, that key rotation
+// keeps old answers readable, that cleaning reads them, and that
+// retention erases them.
+func TestPrivacyEndToEnd(t *testing.T) {
+	for _, db := range cliDBs(t) {
+		t.Run(db.name, func(t *testing.T) {
+			dsn, _ := db.open(t)
+			if db.name == "sqlite" {
+				mustRun(t, "", "keys", "init", "--db", dsn)
+			}
+			mustRun(t, "", "form", "add", "--db", dsn, "testdata/privacy.md")
+			recent := time.Now().UTC().Add(-48 * time.Hour).Format(time.RFC3339)
+			csvText := "instance_id,started,ended,submitted_at,client,fullname,income,gender,channels,comment,age\n" +
+				"old1,,,2020-01-01T08:00:00Z,c1," + secretValues[0] + "," + secretValues[3] + ",f,web1,电话 " + secretValues[1] + ",33\n" +
+				"new1,,,2020-01-02T08:00:00Z,c2,李四,1000,m,app2,邮箱 " + secretValues[2] + ",40\n"
+			csvPath := filepath.Join(t.TempDir(), "in.csv")
+			if err := os.WriteFile(csvPath, []byte(csvText), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			mustRun(t, "", "import", "--db", dsn, "--form", "privacy", csvPath)
+			checkAtRest(t, db.name, dsn)
+
+			// Rotation, then more answers under the new key.
+			mustRun(t, "", "keys", "rotate", "--db", dsn)
+			csv2 := "instance_id,started,ended,submitted_at,client,fullname,income,gender,channels,comment,age\n" +
+				"recent1,,," + recent + ",c3,赵六,2000,f,web1,没有意见,25\n"
+			if err := os.WriteFile(csvPath, []byte(csv2), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			mustRun(t, "", "import", "--db", dsn, "--form", "privacy", csvPath)
+			checkAtRest(t, db.name, dsn)
+
+			plain := mustRun(t, "", "export", "--db", dsn, "--form", "privacy", "--out", "-")
+			for _, s := range append(secretValues, "c1", "fullname") {
+				if strings.Contains(plain, s) {
+					t.Errorf("the default export holds %q:\n%s", s, plain)
+				}
+			}
+			if code, _, _ := runCLIIn(t, "", "export", "--db", dsn, "--form", "privacy", "--out", "-", "--personal"); code != 2 {
+				t.Errorf("--personal without --purpose: exit %d", code)
+			}
+			full := mustRun(t, "", "export", "--db", dsn, "--form", "privacy", "--out", "-", "--personal", "--purpose", "抽奖回访")
+			for _, s := range append(secretValues, "赵六", "c3") {
+				if !strings.Contains(full, s) {
+					t.Errorf("the personal export lacks %q (rotation lost old answers?):\n%s", s, full)
+				}
+			}
+			// Cleaning judges the sealed answers (none is incomplete).
+			if out := mustRun(t, "", "clean", "--db", dsn, "--form", "privacy"); !strings.Contains(out, "collected") {
+				t.Errorf("clean: %s", out)
+			}
+
+			// Retention (30 days in the form): the 2020 responses lose
+			// their personal part and client, the recent one keeps them.
+			out := mustRun(t, "", "retention", "run", "--db", dsn)
+			if !strings.Contains(out, "personal data of 2 responses") {
+				t.Errorf("retention run: %s", out)
+			}
+			full = mustRun(t, "", "export", "--db", dsn, "--form", "privacy", "--out", "-", "--personal", "--purpose", "check")
+			if strings.Contains(full, secretValues[0]) || strings.Contains(full, "李四") || !strings.Contains(full, "赵六") {
+				t.Errorf("after retention:\n%s", full)
+			}
+			audit := mustRun(t, "", "audit", "export", "--db", dsn, "--out", "-")
+			for _, want := range []string{`"action":"retention.erase"`, `"action":"responses.export_personal"`, "purpose=抽奖回访", `"action":"keys.rotate"`, `"action":"responses.import"`, `"action":"form.change"`} {
+				if !strings.Contains(audit, want) {
+					t.Errorf("audit log lacks %s", want)
+				}
+			}
+			for _, s := range secretValues {
+				if strings.Contains(audit, s) {
+					t.Errorf("the audit log holds %q", s)
+				}
+			}
+			if out := mustRun(t, "", "audit", "verify", "--db", dsn); !strings.Contains(out, "intact") {
+				t.Errorf("audit verify: %s", out)
+			}
+		})
+	}
+}
+
+// checkAtRest looks for the secret values in every byte the database
+// keeps: each file of the SQLite data directory (database, WAL, shared
+// memory), or a pg_dump.
+func checkAtRest(t *testing.T, dialect, dsn string) {
+	t.Helper()
+	var blobs = map[string][]byte{}
+	if dialect == "sqlite" {
+		dir := filepath.Dir(strings.TrimPrefix(dsn, "sqlite:"))
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			blobs[e.Name()] = b
+		}
+	} else {
+		pgDump := "pg_dump"
+		if _, err := exec.LookPath(pgDump); err != nil {
+			matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_dump")
+			if len(matches) == 0 {
+				t.Fatal("pg_dump not found")
+			}
+			pgDump = matches[len(matches)-1]
+		}
+		out, err := exec.Command(pgDump, "--no-owner", dsn).Output()
+		if err != nil {
+			t.Fatalf("pg_dump: %v", err)
+		}
+		blobs["pg_dump"] = out
+	}
+	for name, b := range blobs {
+		for _, s := range secretValues {
+			if bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s holds %q in the clear", name, s)
+			}
+		}
+	}
+}
+
+// TestServeNeedsMasterKey: serve refuses to start without a master key,
+// unless told to create one beside the embedded database.
+func TestServeNeedsMasterKey(t *testing.T) {
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "govsurvey.db")
+	code, _, errs := runCLIIn(t, "", "serve", "--db", dsn, "--addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(errs, "no master key") {
+		t.Errorf("serve without a key: exit %d, %q", code, errs)
+	}
+	if code, _, errs := runCLIIn(t, "", "serve", "--db", dsn, "--tls-cert", "c.pem"); code != 2 {
+		t.Errorf("--tls-cert without --tls-key: exit %d, %q", code, errs)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--db", dsn, "--addr", "127.0.0.1:0", "--init-keys"}, strings.NewReader(""), &out, &errb)
+	}()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !strings.Contains(errb.String(), "listening"); time.Sleep(20 * time.Millisecond) {
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve --init-keys: exit %d: %s", code, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(strings.TrimPrefix(dsn, "sqlite:")), "master.key")); err != nil {
+		t.Errorf("serve --init-keys made no key: %v", err)
+	}
+	// The shutdown checkpoint anchors what the server audited.
+	if out := mustRun(t, "", "audit", "verify", "--db", dsn); !strings.Contains(out, "intact") {
+		t.Errorf("audit verify after serve: %s", out)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/govsurvey/govsurvey/collect"
 	"github.com/govsurvey/govsurvey/form"
 	"github.com/govsurvey/govsurvey/sample"
+	"github.com/govsurvey/govsurvey/security"
 	"github.com/govsurvey/govsurvey/store"
 	"github.com/govsurvey/govsurvey/web"
 )
@@ -19,6 +20,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	fs := a.newFlags("serve")
 	addr := fs.String("addr", envOr("GOVSURVEY_ADDR", "127.0.0.1:8080"), "address to listen on")
 	sf := submissionFlags(fs)
+	sec := securityFlags(fs)
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
@@ -26,12 +28,15 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	if len(pos) > 0 {
 		return usagef("serve takes no arguments")
 	}
-	st, err := a.openStore(ctx)
+	if err := sec.check(); err != nil {
+		return err
+	}
+	raw, err := store.Open(ctx, a.cfg.DB)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	return serve(ctx, a, st, *addr, sf.options(a.cfg.DB), nil)
+	defer raw.Close()
+	return serve(ctx, a, raw, *addr, sf.options(a.cfg.DB), sec, nil)
 }
 
 // submissionSettings are serve's flags for the submission API.
@@ -74,18 +79,38 @@ func (s submissionSettings) options(dsn string) web.Options {
 	return o
 }
 
-func serve(ctx context.Context, a *app, st store.Store, addr string, opts web.Options, banner func(url string)) error {
+// serve runs the server on raw, opened through the keys (a server needs
+// the master key: see serverSecurity), with the retention and checkpoint
+// jobs beside it. banner, if not nil, is told the URL and the store.
+func serve(ctx context.Context, a *app, raw store.Store, addr string, opts web.Options, sec securitySettings,
+	banner func(url string, st *secureStore, accounts *security.Accounts)) error {
+	st, accounts, err := a.serverSecurity(ctx, raw, *sec.initKeys)
+	if err != nil {
+		return err
+	}
 	opts.Store, opts.Logger, opts.Version = st, a.log, version()
+	opts.Sealing, opts.Accounts, opts.Audit = st.SealingStore, accounts, st.audit
+	opts.AuditVerifier = st.keys.Audit.Verifier()
+	opts.PseudonymKey = &st.keys.Pseudonym
+	opts.ExportAlertRows = *sec.exportAlertRows
+	files := web.TLSFiles{Cert: *sec.tlsCert, Key: *sec.tlsKey}
+	opts.TLS = files.Cert != ""
 	srv, err := web.New(opts)
 	if err != nil {
 		return err
 	}
+	jobs, stopJobs := context.WithCancel(ctx)
+	waitJobs := a.securityJobs(jobs, st, *sec.retentionDefault)
+	defer func() {
+		stopJobs()
+		waitJobs() // and the shutdown checkpoint, after the last request
+	}()
 	// After the listener has shut down: store what group commit holds.
 	defer srv.Close()
-	return web.Run(ctx, addr, srv, a.log, func(url string) {
+	return web.RunTLS(ctx, addr, files, srv, a.log, func(url string) {
 		a.log.Info("listening", "url", url)
 		if banner != nil {
-			banner(url)
+			banner(url, st, accounts)
 		}
 	})
 }
@@ -98,6 +123,7 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 	addr := fs.String("addr", envOr("GOVSURVEY_ADDR", "127.0.0.1:8080"), "address to listen on")
 	dir := fs.String("data", "govsurvey-data", "directory of the demo's embedded database")
 	n := fs.Int("responses", 300, "sample responses to generate for each form")
+	sec := securityFlags(fs)
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
@@ -108,6 +134,15 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 	if !flagSet(fs, "db") && os.Getenv("GOVSURVEY_DB") == "" {
 		a.cfg.DB = "sqlite:" + filepath.Join(*dir, "govsurvey.db")
 	}
+	if err := sec.check(); err != nil {
+		return err
+	}
+	// The demo makes its own master key, beside its database, the first
+	// time (with the embedded store and none configured), so that its
+	// sample responses are stored through the keys like any others.
+	if err := a.initMasterKey(); err != nil {
+		return err
+	}
 	st, err := a.openStore(ctx)
 	if err != nil {
 		return err
@@ -116,14 +151,18 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 	if err := loadDemo(ctx, a, st, *n); err != nil {
 		return err
 	}
-	return serve(ctx, a, st, *addr, web.Options{}, func(url string) {
+	return serve(ctx, a, st.Unwrap(), *addr, web.Options{}, sec, func(url string, st *secureStore, accounts *security.Accounts) {
+		login, err := demoAccount(ctx, st, accounts)
+		if err != nil {
+			a.log.Error("demo account", "err", err)
+		}
 		fmt.Fprintf(a.stdout, "\ngovsurvey demo is running / 演示已启动\n")
 		for _, id := range form.Templates() {
 			fmt.Fprintf(a.stdout, "  %s/f/%s\n", url, id)
 		}
+		fmt.Fprintf(a.stdout, "  console / 管理控制台: %s/console  %s\n", url, login)
 		fmt.Fprintf(a.stdout, "  %s/metrics  %s/healthz\n", url, url)
-		fmt.Fprintf(a.stdout, "Staff login arrives with accounts (security work); the CLI works on %s.\n", a.cfg.DB)
-		fmt.Fprintf(a.stdout, "Press Ctrl-C to stop. 按 Ctrl-C 停止。\n")
+		fmt.Fprintf(a.stdout, "The CLI works on %s. Press Ctrl-C to stop. 按 Ctrl-C 停止。\n", a.cfg.DB)
 	})
 }
 

@@ -1,0 +1,280 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/govsurvey/govsurvey/collect"
+	"github.com/govsurvey/govsurvey/form"
+	"github.com/govsurvey/govsurvey/security"
+)
+
+// The staff API (CONTRACTS.md §8): forms and their definitions, and the
+// responses as §2 rows, streamed. Exports are de-identified unless a
+// data officer states a purpose; every export is audited, and a user's
+// exported rows per day are counted against an alert threshold.
+
+type formSummary struct {
+	FormID    string    `json:"form_id"`
+	Revision  int       `json:"revision"`
+	Version   string    `json:"version"`
+	Title     string    `json:"title"`
+	CreatedAt time.Time `json:"created_at"`
+	Responses int       `json:"responses"`
+}
+
+// listForms serves GET /api/v1/forms.
+func (s *Server) listForms(w http.ResponseWriter, r *http.Request, p security.Principal) {
+	fvs, err := s.st.Forms(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]formSummary, 0, len(fvs))
+	for _, fv := range fvs {
+		n, err := s.st.CountResponses(r.Context(), fv.FormID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out = append(out, formSummary{FormID: fv.FormID, Revision: fv.Revision, Version: fv.Version,
+			Title: fv.Title, CreatedAt: fv.CreatedAt, Responses: n})
+	}
+	s.writeJSON(w, http.StatusOK, map[string]any{"forms": out})
+}
+
+// fieldInfo is a question's classification as the console and API show
+// it: whether its answers are sealed at rest and left out of default
+// exports.
+type fieldInfo struct {
+	Name           string `json:"name"`
+	Type           string `json:"type"`
+	Classification string `json:"classification"`
+	Sealed         bool   `json:"sealed"` // personal or sensitive: always encrypted; others only when free text holds personal data
+}
+
+func fieldsOf(f *form.Form) []fieldInfo {
+	var out []fieldInfo
+	for _, q := range f.Fields() {
+		c := q.Classification
+		if c == "" {
+			c = security.ClassInternal
+		}
+		out = append(out, fieldInfo{Name: q.Name, Type: q.Type, Classification: c, Sealed: security.Personal(q)})
+	}
+	return out
+}
+
+// getForm serves GET /api/v1/forms/{form_id}.
+func (s *Server) getForm(w http.ResponseWriter, r *http.Request, p security.Principal) {
+	fv, f, err := s.forms.Latest(r.Context(), r.PathValue("form_id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n, err := s.st.CountResponses(r.Context(), fv.FormID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, map[string]any{
+		"form_id": fv.FormID, "revision": fv.Revision, "version": fv.Version, "title": fv.Title,
+		"created_at": fv.CreatedAt, "hash": fv.Hash, "responses": n,
+		"fields": fieldsOf(f), "definition": f,
+	})
+}
+
+// maxPurpose bounds the stated purpose kept in the audit log.
+const maxPurpose = 500
+
+// exportResponses serves GET /api/v1/forms/{form_id}/responses: §2 rows
+// as CSV (or ?format=xlsx), streamed. Without ?personal=1 the rows are
+// de-identified: no client column, no personal or sensitive column, and
+// free-text answers sealed for holding personal data are empty. With it,
+// the caller needs responses.export_personal and a ?purpose=, and gets
+// every field, decrypted. Both are audited before the first byte and
+// again with the row count when done.
+func (s *Server) exportResponses(w http.ResponseWriter, r *http.Request, p security.Principal) {
+	q := r.URL.Query()
+	format := q.Get("format")
+	switch format {
+	case "", "csv":
+		format = "csv"
+	case "xlsx":
+	default:
+		s.writeError(w, http.StatusBadRequest, "bad_format", "format is csv or xlsx", "format")
+		return
+	}
+	personal := q.Get("personal") == "1" || q.Get("personal") == "true"
+	purpose := strings.TrimSpace(q.Get("purpose"))
+	fv, f, err := s.forms.Latest(r.Context(), r.PathValue("form_id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	object := "form:" + fv.FormID
+	action := security.ActionExport
+	src := s.st
+	if personal {
+		action = security.ActionExportPersonal
+		if !p.Can(security.PermResponsesExportPersonal) {
+			s.audit(w, r, security.AuditEvent{Actor: actor(p), Action: action, Object: object, Outcome: security.OutcomeDenied, Detail: "no right"})
+			s.writeError(w, http.StatusForbidden, "forbidden", "exporting personal fields needs the data_officer role ("+string(security.PermResponsesExportPersonal)+")", "personal")
+			return
+		}
+		if purpose == "" || utf8.RuneCountInString(purpose) > maxPurpose {
+			s.writeError(w, http.StatusBadRequest, "purpose_required",
+				fmt.Sprintf("state the purpose of a personal export (purpose=…, at most %d characters)", maxPurpose), "purpose")
+			return
+		}
+		if s.sealing == nil {
+			s.fail(w, r, security.ErrNoKeyring)
+			return
+		}
+		src = s.sealing.Joined()
+	}
+	detail := "format=" + format
+	if personal {
+		detail += " purpose=" + strings.ReplaceAll(purpose, "\n", " ")
+	}
+	if !s.audit(w, r, security.AuditEvent{Actor: actor(p), Action: action, Object: object, Outcome: security.OutcomeOK, Detail: detail + " started"}) {
+		return
+	}
+	name := fv.FormID + "-responses." + format
+	if format == "xlsx" {
+		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	} else {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	rows, err := collect.Export(r.Context(), src, fv, f, w, collect.ExportOptions{
+		Format: format, SplitMultiple: q.Get("split_multiple") == "1",
+		IncludeClient: personal, IncludePersonal: personal,
+	})
+	outcome := security.OutcomeOK
+	if err != nil {
+		outcome = security.OutcomeFailed
+		// The status line has gone: the client sees a cut stream.
+		s.log.LogAttrs(r.Context(), slog.LevelError, "export failed", slog.String("form", fv.FormID), slog.Any("err", err))
+	}
+	// The request may be gone; the record must still be written.
+	ctx := context.WithoutCancel(r.Context())
+	if _, err := s.auditLog.Record(ctx, security.AuditEvent{Actor: actor(p), Action: action, Object: object, Outcome: outcome,
+		Detail: fmt.Sprintf("%s rows=%d finished", detail, rows)}); err != nil {
+		s.log.Error("audit of an export failed", "form", fv.FormID, "err", err)
+	}
+	s.exported(ctx, p, fv.FormID, rows)
+}
+
+// exportVolume counts each user's exported rows per day (UTC) and raises
+// an alert, once a day per user, when they pass the threshold: in the
+// log, as a metric, in the audit log and on the console.
+type exportVolume struct {
+	mu     sync.Mutex
+	day    string
+	rows   map[string]int
+	alerts []exportAlert // the latest, newest last, at most maxAlerts
+}
+
+type exportAlert struct {
+	Time time.Time
+	User string
+	Rows int
+}
+
+const maxAlerts = 50
+
+func (s *Server) exported(ctx context.Context, p security.Principal, formID string, rows int) {
+	if s.exportAlertRows <= 0 || rows == 0 {
+		return
+	}
+	now := time.Now().UTC()
+	day := now.Format(time.DateOnly)
+	v := &s.volume
+	v.mu.Lock()
+	if v.day != day {
+		v.day, v.rows = day, make(map[string]int)
+	}
+	before := v.rows[p.User]
+	after := before + rows
+	v.rows[p.User] = after
+	crossed := before < s.exportAlertRows && after >= s.exportAlertRows
+	if crossed {
+		v.alerts = append(v.alerts, exportAlert{Time: now, User: p.User, Rows: after})
+		if len(v.alerts) > maxAlerts {
+			v.alerts = v.alerts[len(v.alerts)-maxAlerts:]
+		}
+	}
+	v.mu.Unlock()
+	if !crossed {
+		return
+	}
+	s.exportAlerts.Inc()
+	s.log.LogAttrs(ctx, slog.LevelWarn, "export volume alert: a user passed the daily threshold",
+		slog.String("user", p.User), slog.Int("rows_today", after), slog.Int("threshold", s.exportAlertRows), slog.String("form", formID))
+	if _, err := s.auditLog.Record(ctx, security.AuditEvent{Actor: "system", Action: actionExportAlert, Object: "user:" + p.User,
+		Outcome: security.OutcomeOK, Detail: fmt.Sprintf("rows_today=%d threshold=%d", after, s.exportAlertRows)}); err != nil {
+		s.log.Error("audit of an export alert failed", "err", err)
+	}
+}
+
+// actionExportAlert records that a user's exports passed the daily threshold.
+const actionExportAlert = "responses.export_alert"
+
+func (s *Server) recentAlerts() []exportAlert {
+	s.volume.mu.Lock()
+	defer s.volume.mu.Unlock()
+	out := make([]exportAlert, len(s.volume.alerts))
+	copy(out, s.volume.alerts)
+	return out
+}
+
+// verifyAudit serves GET /api/v1/audit/verify for auditors.
+func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, p security.Principal) {
+	var keys []*security.AuditVerifier
+	if s.auditKey != nil {
+		keys = append(keys, s.auditKey)
+	}
+	rep, err := security.VerifyAudit(r.Context(), s.st, keys...)
+	var ce *security.ChainError
+	problems := []string{}
+	switch {
+	case errors.As(err, &ce):
+		for _, pr := range ce.Problems {
+			problems = append(problems, pr.String())
+		}
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, map[string]any{
+		"intact": len(problems) == 0, "entries": rep.Entries, "last_seq": rep.LastSeq,
+		"checkpoints": rep.Checkpoints, "unsigned": rep.Unsigned, "problems": problems,
+	})
+}
+
+// exportAudit serves GET /api/v1/audit/export: the log as JSON lines,
+// checkpointed first so the archive ends signed, and audited.
+func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request, p security.Principal) {
+	if !s.audit(w, r, security.AuditEvent{Actor: actor(p), Action: security.ActionAuditExport, Object: "audit", Outcome: security.OutcomeOK}) {
+		return
+	}
+	if err := s.auditLog.Checkpoint(r.Context()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/jsonl; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="govsurvey-audit.jsonl"`)
+	w.Header().Set("Cache-Control", "no-store")
+	if _, err := security.ExportAudit(r.Context(), s.st, w); err != nil {
+		s.log.Error("audit export failed", "err", err)
+	}
+}
