@@ -169,22 +169,11 @@ func writeFileAtomically(path string, write func(io.Writer) (int, error)) (int, 
 }
 
 func auditPublicKey(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("audit public-key")
-	pos, err := a.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("%s", auditUsage)
-	}
-	st, err := a.openSecure(ctx)
+	st, err := a.openKeyed(ctx, a.newFlags("audit public-key"), args, auditUsage)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.requireKeys(); err != nil {
-		return err
-	}
 	pemBytes, err := st.keys.Audit.Verifier().MarshalPEM()
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/user"
@@ -178,6 +179,27 @@ func (a *app) secure(ctx context.Context, raw store.Store) (*secureStore, error)
 }
 
 // requireKeys fails unless the master key is configured.
+// openKeyed parses a command that takes flags only, then opens the store
+// with its keys loaded. The caller closes the store.
+func (a *app) openKeyed(ctx context.Context, fs *flag.FlagSet, args []string, usage string) (*secureStore, error) {
+	pos, err := a.parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) > 0 {
+		return nil, usagef("%s", usage)
+	}
+	st, err := a.openSecure(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.requireKeys(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
 func (s *secureStore) requireKeys() error {
 	if s.keys == nil {
 		return errNoMasterKey
@@ -274,22 +296,11 @@ func keysInit(ctx context.Context, a *app, args []string) error {
 }
 
 func keysStatus(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("keys status")
-	pos, err := a.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("%s", keysUsage)
-	}
-	st, err := a.openSecure(ctx)
+	st, err := a.openKeyed(ctx, a.newFlags("keys status"), args, keysUsage)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.requireKeys(); err != nil {
-		return err
-	}
 	_, src, _ := a.masterKey()
 	kr := st.keys.Keyring()
 	fmt.Fprintf(a.stdout, "master key: %s, check value %s\n", src, kr.MasterCheckValue())
@@ -311,22 +322,11 @@ func keysStatus(ctx context.Context, a *app, args []string) error {
 }
 
 func keysRotate(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("keys rotate")
-	pos, err := a.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("%s", keysUsage)
-	}
-	st, err := a.openSecure(ctx)
+	st, err := a.openKeyed(ctx, a.newFlags("keys rotate"), args, keysUsage)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.requireKeys(); err != nil {
-		return err
-	}
 	before := st.keys.Keyring().CurrentKeyID()
 	id, err := st.keys.Rotate(ctx)
 	if err != nil {
