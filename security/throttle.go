@@ -2,16 +2,20 @@ package security
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/govsurvey/govsurvey/store"
 )
 
 // LoginThrottle slows down password guessing. The login handler calls Check
 // before verifying a password and refuses the attempt (without verifying,
 // and without calling Failure) while the wait is positive; it then calls
-// Failure or Success. MemoryThrottle serves one node; several serve nodes on
-// one database need an implementation that keeps the same state in the store.
+// Failure or Success. MemoryThrottle serves one node; StoreThrottle keeps
+// the state in the database, so that several serve nodes on one database
+// give an attacker one budget, not one per node.
 type LoginThrottle interface {
 	// Check returns how long the caller must wait before trying key again;
 	// zero means go ahead.
@@ -166,5 +170,90 @@ func (t *MemoryThrottle) makeRoom(now time.Time) {
 			}
 		}
 		delete(t.entries, oldest)
+	}
+}
+
+// StoreThrottle is a LoginThrottle kept in the store's counters
+// (store.ClusterStore), shared by every serve node on the database, with
+// the same policy as MemoryThrottle.
+//
+// Check claims the attempt: in one transaction it refuses while the wait
+// lasts or else counts the attempt as a failure, so that concurrent
+// attempts on any nodes cannot all pass one check before any failure is
+// recorded. Failure then has nothing left to count, and Success forgets
+// the key. An attempt that ends in an error counts as a failure.
+//
+// The counter's name is a keyed hash of the throttle key (the typed name,
+// which may be a mistyped password, and the client's pseudonym), so the
+// database holds neither.
+type StoreThrottle struct {
+	st     store.ClusterStore
+	key    PseudonymKey
+	policy ThrottlePolicy
+	now    func() time.Time
+
+	mu        sync.Mutex
+	lastSweep time.Time
+}
+
+// sweepEvery bounds how often one node deletes expired counters.
+const sweepEvery = 10 * time.Minute
+
+// NewStoreThrottle returns a throttle over st, naming counters with key.
+// now is the clock (time.Now when nil). MaxKeys does not apply: expired
+// counters are swept instead, at most every ten minutes per node.
+func NewStoreThrottle(st store.ClusterStore, key PseudonymKey, p ThrottlePolicy, now func() time.Time) *StoreThrottle {
+	if now == nil {
+		now = time.Now
+	}
+	return &StoreThrottle{st: st, key: key, policy: p, now: now}
+}
+
+var _ LoginThrottle = (*StoreThrottle)(nil)
+
+// counterName is the store counter of a throttle key.
+func (t *StoreThrottle) counterName(key string) string {
+	return "login:" + Pseudonym(t.key, PurposeRateLimit, "login\x00"+key)
+}
+
+// window is how long a counter is kept after its last failure: ForgetAfter,
+// but never less than the longest wait, which must not be forgotten early.
+func (t *StoreThrottle) window() time.Duration {
+	return max(t.policy.ForgetAfter, t.policy.MaxDelay, time.Second)
+}
+
+// Check implements LoginThrottle, claiming the attempt when it returns 0.
+func (t *StoreThrottle) Check(ctx context.Context, key string) (time.Duration, error) {
+	now := t.now()
+	t.sweep(ctx, now)
+	_, wait, err := t.st.TakeCounter(ctx, t.counterName(key), t.window(), now, t.policy.Delay)
+	if err != nil {
+		return 0, fmt.Errorf("security: login throttle: %w", err)
+	}
+	return wait, nil
+}
+
+// Failure implements LoginThrottle: Check has counted the attempt already.
+func (t *StoreThrottle) Failure(ctx context.Context, key string) error { return nil }
+
+// Success implements LoginThrottle.
+func (t *StoreThrottle) Success(ctx context.Context, key string) error {
+	if err := t.st.ResetCounter(ctx, t.counterName(key)); err != nil {
+		return fmt.Errorf("security: login throttle: %w", err)
+	}
+	return nil
+}
+
+// sweep deletes expired counters, at most every sweepEvery on this node.
+// A failed sweep is not the login's failure: the next one retries.
+func (t *StoreThrottle) sweep(ctx context.Context, now time.Time) {
+	t.mu.Lock()
+	due := now.Sub(t.lastSweep) >= sweepEvery
+	if due {
+		t.lastSweep = now
+	}
+	t.mu.Unlock()
+	if due {
+		t.st.DeleteExpiredCounters(ctx, now)
 	}
 }
