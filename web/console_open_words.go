@@ -1,0 +1,48 @@
+package web
+
+// consoleOpenWords are the words of the console's publishing and
+// open-API key pages (console_open.go), merged into pageWords.
+var consoleOpenWords = map[string]map[string]string{
+	"zh": {
+		"nav_open": "开放数据发布", "nav_open_keys": "开放接口密钥",
+		"ok_releases": "已发布版本", "ok_release": "发布编号", "ok_form": "问卷", "ok_created": "发布时间（北京时间）",
+		"ok_signer": "签名机构", "ok_tables": "统计表", "ok_suppressed": "已抑制单元格", "ok_microdata": "微观数据",
+		"ok_none": "尚无发布。", "ok_public_list": "公开发布列表",
+		"ok_publish": "发布", "ok_publish_help": "从最近一次清洗后的有效回答生成统计表；计数低于最小值的单元格及可由边际推算出的单元格会被抑制。发布后不可修改，由本机构的 SM2 密钥签名。",
+		"ok_questions": "发布的题目（默认全部）", "ok_by": "交叉分组（可不选）", "ok_min_count": "最小计数（低于此值即抑制）",
+		"ok_with_microdata": "同时发布 k-匿名微观数据", "ok_k": "k（每种准标识组合至少 k 人）",
+		"ok_qi": "准标识（不选则用问卷 quasi_identifier 列）", "ok_publish_button": "签名并发布",
+		"ok_publisher": "签名机构（问卷设置 publisher）", "ok_nosigner": "此服务器未配置签名密钥：请在服务器上用 govsurvey publish 发布。",
+		"ok_done": "已发布 %s：%d 张统计表，共 %d 个单元格被抑制（最小计数 %d），%d 个文件。",
+		"ok_view": "查看公开页面", "ok_fingerprint": "公钥指纹（SM3）", "ok_table": "表", "ok_md_report": "微观数据：保留 %d / %d 行，删除 %d 行（%d 组），k = %d。",
+		"ok_coarsened": "粗化", "ok_problem_for": "发布失败",
+		"ok_keys": "开放接口密钥", "ok_key_id": "密钥编号", "ok_key_name": "使用方", "ok_owner": "创建人",
+		"ok_per_day": "每日上限", "ok_per_minute": "每分钟上限", "ok_hours": "允许时段（北京时间）",
+		"ok_hours_from": "开始（时）", "ok_hours_to": "结束（时）", "ok_today": "今日请求", "ok_status": "状态",
+		"ok_revoked_state": "已吊销", "ok_active": "有效", "ok_revoke": "吊销", "ok_create": "创建密钥",
+		"ok_unbounded": "0 = 不限", "ok_nokeys": "尚无密钥。",
+		"ok_secret": "新密钥（只显示这一次，请立即复制并交给使用方）：", "ok_revoked": "密钥 %s 已吊销。",
+		"ok_api_help": "使用方在请求头 Authorization: Bearer 密钥 或 X-API-Key 中携带密钥调用 /open/v1/releases。",
+	},
+	"en": {
+		"nav_open": "Open data", "nav_open_keys": "Open API keys",
+		"ok_releases": "Releases", "ok_release": "Release", "ok_form": "Form", "ok_created": "Published (China time)",
+		"ok_signer": "Signed by", "ok_tables": "Tables", "ok_suppressed": "Cells suppressed", "ok_microdata": "Microdata",
+		"ok_none": "Nothing published yet.", "ok_public_list": "Public list of releases",
+		"ok_publish": "Publish", "ok_publish_help": "Tables of the valid responses of the last cleaning run; cells with counts below the minimum, and cells that could be worked out from the margins, are suppressed. A release cannot be changed and is signed with the office's SM2 key.",
+		"ok_questions": "Questions to publish (all by default)", "ok_by": "Cross-tab by (optional)", "ok_min_count": "Minimum count (below it a cell is suppressed)",
+		"ok_with_microdata": "Also publish k-anonymous microdata", "ok_k": "k (each combination of quasi-identifiers has at least k respondents)",
+		"ok_qi": "Quasi-identifiers (none ticked: the form's quasi_identifier column)", "ok_publish_button": "Sign and publish",
+		"ok_publisher": "Signing office (form setting publisher)", "ok_nosigner": "This server has no signing key: publish with govsurvey publish on the server.",
+		"ok_done": "Published %s: %d tables, %d cells suppressed (minimum count %d), %d files.",
+		"ok_view": "See the public page", "ok_fingerprint": "Public key fingerprint (SM3)", "ok_table": "Table", "ok_md_report": "Microdata: %d of %d rows kept, %d dropped (%d groups), k = %d.",
+		"ok_coarsened": "Coarsened", "ok_problem_for": "Not published",
+		"ok_keys": "Open API keys", "ok_key_id": "Key", "ok_key_name": "For", "ok_owner": "Made by",
+		"ok_per_day": "Per day", "ok_per_minute": "Per minute", "ok_hours": "Allowed hours (China time)",
+		"ok_hours_from": "From (hour)", "ok_hours_to": "To (hour)", "ok_today": "Requests today", "ok_status": "Status",
+		"ok_revoked_state": "revoked", "ok_active": "active", "ok_revoke": "Revoke", "ok_create": "Create key",
+		"ok_unbounded": "0 = unbounded", "ok_nokeys": "No keys yet.",
+		"ok_secret": "The new key (shown only this once: copy it now and hand it over):", "ok_revoked": "Key %s revoked.",
+		"ok_api_help": "The holder sends the key as Authorization: Bearer KEY or X-API-Key to call /open/v1/releases.",
+	},
+}
