@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -80,6 +81,9 @@ type planner struct {
 	rel     [][]*expr.Expr // per field: its and its groups' relevant expressions
 	checks  []planCheck
 	targets map[string][]Share
+	// groups: per field with targets By a select_one, that field's
+	// position and the shares per group (a choice of it).
+	groups map[string]groupTargets
 	// free fields: required select_one questions, always relevant, that no
 	// relevant or check expression reads; blanking or spoiling one breaks
 	// exactly one rule.
@@ -87,6 +91,11 @@ type planner struct {
 	// swappable fields: select_one questions no relevant expression reads;
 	// swapping their values between two responses keeps every marginal.
 	swappable map[int]bool
+}
+
+type groupTargets struct {
+	by     int
+	shares map[string][]Share
 }
 
 type planCheck struct {
@@ -132,6 +141,7 @@ func newPlanner(f *form.Form, p Plan) (*planner, error) {
 		fields:    f.Fields(),
 		pos:       make(map[string]int),
 		targets:   make(map[string][]Share),
+		groups:    make(map[string]groupTargets),
 		swappable: make(map[int]bool),
 	}
 	for i, q := range pl.fields {
@@ -149,7 +159,32 @@ func newPlanner(f *form.Form, p Plan) (*planner, error) {
 				return nil, fmt.Errorf("sample: target %s: %q is not a choice of list %s", t.Field, s.Choice, pl.fields[i].ListName)
 			}
 		}
-		pl.targets[t.Field] = t.Shares
+		if t.By == "" {
+			pl.targets[t.Field] = t.Shares
+			continue
+		}
+		b, ok := pl.pos[t.By]
+		switch {
+		case !ok || pl.fields[b].Type != "select_one":
+			return nil, fmt.Errorf("sample: target %s by %q: not a select_one of form %s", t.Field, t.By, f.ID)
+		case b >= i:
+			return nil, fmt.Errorf("sample: target %s by %s: %s must come first in the form", t.Field, t.By, t.By)
+		}
+		if _, ok := f.Choice(pl.fields[b].ListName, t.Group); !ok {
+			return nil, fmt.Errorf("sample: target %s by %s: %q is not a choice of list %s", t.Field, t.By, t.Group, pl.fields[b].ListName)
+		}
+		g, ok := pl.groups[t.Field]
+		if !ok {
+			g = groupTargets{by: b, shares: map[string][]Share{}}
+			pl.groups[t.Field] = g
+		}
+		if g.by != b {
+			return nil, fmt.Errorf("sample: targets for %s by both %s and %s", t.Field, pl.fields[g.by].Name, t.By)
+		}
+		if _, dup := g.shares[t.Group]; dup {
+			return nil, fmt.Errorf("sample: two targets for %s where %s is %s", t.Field, t.By, t.Group)
+		}
+		g.shares[t.Group] = t.Shares
 	}
 	readByRelevance := map[string]bool{}
 	pl.rel = make([][]*expr.Expr, len(pl.fields))
@@ -196,6 +231,15 @@ func newPlanner(f *form.Form, p Plan) (*planner, error) {
 			}
 		}
 		pl.checks = append(pl.checks, pc)
+	}
+	// Repairs swap the values of the fields checks read between responses,
+	// which would move answers between groups.
+	for field, g := range pl.groups {
+		for _, name := range []string{field, pl.fields[g.by].Name} {
+			if readByChecks[name] {
+				return nil, fmt.Errorf("sample: targets for %s by group: check reads %s", field, name)
+			}
+		}
 	}
 	for i, q := range pl.fields {
 		if q.Type != "select_one" || readByRelevance[q.Name] {
@@ -250,7 +294,7 @@ func (pl *planner) validColumns() ([][]string, error) {
 				base = append(base, row)
 			}
 		}
-		if err := pl.fill(q, cols[i], base); err != nil {
+		if err := pl.fillGroups(q, cols, base); err != nil {
 			return nil, err
 		}
 	}
@@ -289,14 +333,40 @@ func (pl *planner) sharesOf(q *form.Question) []Share {
 	return out
 }
 
-// fill answers question q for the responses in base, exactly.
-func (pl *planner) fill(q *form.Question, col []string, base []int) error {
+// fillGroups answers question q for the responses in base: those in a
+// group with a target of its own by that target, the rest by q's.
+func (pl *planner) fillGroups(q *form.Question, cols [][]string, base []int) error {
+	i := pl.pos[q.Name]
+	g, ok := pl.groups[q.Name]
+	if !ok {
+		return pl.fill(q, pl.sharesOf(q), cols[i], base)
+	}
+	parts := map[string][]int{}
+	var rest []int
+	for _, row := range base {
+		v := cols[g.by][row]
+		if _, ok := g.shares[v]; ok {
+			parts[v] = append(parts[v], row)
+		} else {
+			rest = append(rest, row)
+		}
+	}
+	// Sorted, so that the same seed gives the same data.
+	for _, v := range slices.Sorted(maps.Keys(parts)) {
+		if err := pl.fill(q, g.shares[v], cols[i], parts[v]); err != nil {
+			return err
+		}
+	}
+	return pl.fill(q, pl.sharesOf(q), cols[i], rest)
+}
+
+// fill answers question q for the responses in base by shares, exactly.
+func (pl *planner) fill(q *form.Question, shares []Share, col []string, base []int) error {
 	if len(base) == 0 {
 		return nil
 	}
 	switch q.Type {
 	case "select_one":
-		shares := pl.sharesOf(q)
 		weights := make([]float64, len(shares))
 		for j, s := range shares {
 			weights[j] = s.Percent
@@ -313,7 +383,7 @@ func (pl *planner) fill(q *form.Question, col []string, base []int) error {
 			col[row] = vals[k]
 		}
 	case "select_multiple":
-		return pl.fillMultiple(q, col, base)
+		return pl.fillMultiple(q, shares, col, base)
 	default:
 		for _, row := range base {
 			col[row] = pl.plainValue(q)
@@ -326,8 +396,7 @@ func (pl *planner) fill(q *form.Question, col []string, base []int) error {
 // responses in base, drawn independently, then moves choices from
 // responses holding several to those left with none (a required
 // select_multiple needs one), which keeps every choice's count.
-func (pl *planner) fillMultiple(q *form.Question, col []string, base []int) error {
-	shares := pl.sharesOf(q)
+func (pl *planner) fillMultiple(q *form.Question, shares []Share, col []string, base []int) error {
 	list := pl.f.Choices[q.ListName]
 	index := make(map[string]int, len(list))
 	for j, c := range list {

@@ -156,12 +156,46 @@ func TestPlanMatchesTargets(t *testing.T) {
 				}
 			}
 
-			// Every target is met exactly among the valid responses.
+			// Every target is met exactly among the valid responses of
+			// its group (By = Group), or of no group with a target of its
+			// own, for which the question is relevant.
+			grouped := map[string]map[string]bool{} // field → groups with their own target
+			for _, tg := range p.Targets {
+				if tg.By != "" {
+					if grouped[tg.Field] == nil {
+						grouped[tg.Field] = map[string]bool{}
+					}
+					grouped[tg.Field][tg.By+"="+tg.Group] = true
+				}
+			}
 			for _, tg := range p.Targets {
 				q := f.Question(tg.Field)
+				var rel *expr.Expr
+				if q.Relevant != "" {
+					var err error
+					if rel, err = expr.Parse(q.Relevant); err != nil {
+						t.Fatal(err)
+					}
+				}
 				counts := map[string]int{}
-				base := 0
+				base, inScope := 0, 0
 				for _, r := range valid {
+					if tg.By != "" && r.Answers[tg.By] != tg.Group {
+						continue
+					}
+					if tg.By == "" && len(grouped[tg.Field]) > 0 {
+						own := false
+						for g := range grouped[tg.Field] {
+							by, group, _ := strings.Cut(g, "=")
+							own = own || r.Answers[by] == group
+						}
+						if own {
+							continue
+						}
+					}
+					if rel == nil || rel.EvalBool(checkEnv(r.Answers)) {
+						inScope++
+					}
 					v := r.Answers[tg.Field]
 					if v == "" {
 						continue
@@ -171,8 +205,8 @@ func TestPlanMatchesTargets(t *testing.T) {
 						counts[c]++
 					}
 				}
-				if base != len(valid) {
-					t.Errorf("%s answered by %d of %d valid responses", tg.Field, base, len(valid))
+				if base != inScope || base == 0 {
+					t.Errorf("%s (%s=%s) answered by %d of the %d valid responses it is relevant for", tg.Field, tg.By, tg.Group, base, inScope)
 				}
 				var sum float64
 				for _, s := range tg.Shares {
@@ -232,5 +266,40 @@ func TestPlanDeterministic(t *testing.T) {
 	}
 	if bytes.Equal(a.Bytes(), c.Bytes()) {
 		t.Error("another seed gave the same responses")
+	}
+}
+
+// TestGroupTargetErrors: a target by group must name a select_one that
+// comes first, one of its choices, one By per field, and fields no check
+// reads (repairs swap those between responses, across groups).
+func TestGroupTargetErrors(t *testing.T) {
+	f := builtin(t, "practitioner_2019")
+	status := []sample.Share{{Choice: "good", Percent: 30}, {Choice: "fair", Percent: 50}, {Choice: "worrying", Percent: 20}}
+	tests := []struct {
+		name    string
+		targets []sample.Target
+		want    string
+	}{
+		{"by is later", []sample.Target{{Field: "job_role", By: "security_status", Group: "good", Shares: []sample.Share{{Choice: "soe", Percent: 100}}}}, "must come first"},
+		{"by is multiple", []sample.Target{{Field: "security_status", By: "service_scope", Group: "av", Shares: status}}, "not a select_one"},
+		{"no such group", []sample.Target{{Field: "security_status", By: "job_role", Group: "nope", Shares: status}}, `"nope" is not a choice`},
+		{"two bys", []sample.Target{
+			{Field: "security_status", By: "job_role", Group: "soe", Shares: status},
+			{Field: "security_status", By: "gender", Group: "male", Shares: status},
+		}, "by both"},
+		{"twice", []sample.Target{
+			{Field: "security_status", By: "job_role", Group: "soe", Shares: status},
+			{Field: "security_status", By: "job_role", Group: "soe", Shares: status},
+		}, "two targets"},
+		{"check reads by", []sample.Target{{Field: "security_status", By: "age_band", Group: "a12_18", Shares: status}}, "check reads age_band"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := sample.Plan{FormID: f.ID, Valid: 20, Targets: tt.targets}
+			err := p.Generate(f, func(sample.Response) error { return nil })
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one saying %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -6,11 +6,15 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
+	"log"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/govsurvey/govsurvey/internal/cdpnoise"
 )
 
 // ChromiumPath is Debian's chromium, installed by scripts/test.
@@ -39,15 +43,31 @@ func New(t testing.TB, timeout time.Duration) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
 	)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	// chromedp reports what it cannot handle through errorf; tabs that
+	// tests open from the returned context share it. See chromedpError.
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithErrorf(chromedpError))
 	t.Cleanup(func() {
 		cancelBrowser()
 		cancelAlloc()
 		cancel()
 	})
 	// Start the browser now, so a failure to launch is reported here.
-	if err := chromedp.Do(browserCtx); err != nil {
+	// chromedp learns a tab's top frame only from a navigation, and the
+	// first tab has navigated before chromedp listens: without one, a test
+	// that drives this tab without navigating (SetDocumentContent) gets no
+	// DOM tracking, so navigate once.
+	if err := chromedp.Do(browserCtx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("starting chromium: %v", err)
 	}
 	return browserCtx
+}
+
+// chromedpError receives what chromedp reports outside any call. It drops
+// the noise (see internal/cdpnoise) and logs the rest as chromedp would. It
+// logs with the log package, not t.Logf: chromedp may call it from its own
+// goroutines after the test that started the browser has returned.
+func chromedpError(format string, args ...any) {
+	if msg := fmt.Sprintf(format, args...); !cdpnoise.Is(msg) {
+		log.Printf("browsertest: chromedp: %s", msg)
+	}
 }

@@ -21,23 +21,60 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// newTestRenderer follows internal/browsertest's rule: a missing Chromium
-// skips the test on a developer's machine and fails it in CI.
+// TestMain closes the browser that the package's tests share.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.r != nil {
+		shared.r.Close()
+	}
+	os.Exit(code)
+}
+
+// shared is one Renderer for the tests that only draw and print: starting
+// Chromium costs seconds, and the Renderer resets the tab's page on every
+// call, so the tests stay independent. It starts on first use, so a run of
+// tests that need no browser starts none.
+var shared struct {
+	once sync.Once
+	r    *Renderer
+	err  error
+}
+
+// sharedRenderer returns the shared Renderer, with internal/browsertest's
+// rule: a missing Chromium skips the test on a developer's machine and
+// fails it in CI. Tests that close or break their Renderer use
+// newTestRenderer instead.
+func sharedRenderer(t *testing.T) *Renderer {
+	t.Helper()
+	shared.once.Do(func() {
+		shared.r, shared.err = NewRenderer(context.Background())
+	})
+	skipOrFail(t, shared.err)
+	return shared.r
+}
+
+// newTestRenderer starts a Renderer of the test's own, closed when the test
+// ends.
 func newTestRenderer(t *testing.T) *Renderer {
 	t.Helper()
 	r, err := NewRenderer(context.Background())
-	if errors.Is(err, ErrNoChromium) && os.Getenv("CI") == "" {
-		t.Skipf("%v", err)
-	}
-	if err != nil {
-		t.Fatalf("CI=%q: %v", os.Getenv("CI"), err)
-	}
+	skipOrFail(t, err)
 	t.Cleanup(func() {
 		if err := r.Close(); err != nil {
 			t.Error(err)
 		}
 	})
 	return r
+}
+
+func skipOrFail(t *testing.T, err error) {
+	t.Helper()
+	if errors.Is(err, ErrNoChromium) && os.Getenv("CI") == "" {
+		t.Skipf("%v", err)
+	}
+	if err != nil {
+		t.Fatalf("CI=%q: %v", os.Getenv("CI"), err)
+	}
 }
 
 // barOption is a bar chart as the report builds one: Chinese title and
@@ -82,7 +119,7 @@ func colours(img image.Image) map[[4]uint32]bool {
 }
 
 func TestPNG(t *testing.T) {
-	r := newTestRenderer(t)
+	r := sharedRenderer(t)
 	tests := []struct {
 		name          string
 		width, height int
@@ -113,7 +150,7 @@ func TestPNG(t *testing.T) {
 // different pixels. With no CJK font, both would be the same missing-glyph
 // boxes.
 func TestPNGChineseGlyphs(t *testing.T) {
-	r := newTestRenderer(t)
+	r := sharedRenderer(t)
 	render := func(title string) image.Image {
 		opt, err := json.Marshal(map[string]any{"title": map[string]any{"text": title, "left": "center", "top": "middle"}})
 		if err != nil {
@@ -142,7 +179,7 @@ func TestPNGChineseGlyphs(t *testing.T) {
 }
 
 func TestSVG(t *testing.T) {
-	r := newTestRenderer(t)
+	r := sharedRenderer(t)
 	title := "图 2-1 性别分布 <&\">"
 	opt := barOption(t, title, []string{"男性", "女性"}, []float64{67, 33})
 	b, err := r.SVG(t.Context(), opt, 600, 400)
@@ -186,7 +223,7 @@ func TestSVG(t *testing.T) {
 }
 
 func TestRenderRejects(t *testing.T) {
-	r := newTestRenderer(t)
+	r := sharedRenderer(t)
 	tests := []struct {
 		name          string
 		option        string
@@ -296,7 +333,7 @@ setTimeout(function () {
 var pdfPage = regexp.MustCompile(`/Type\s*/Page\b`)
 
 func TestPDF(t *testing.T) {
-	r := newTestRenderer(t)
+	r := sharedRenderer(t)
 	pdf, err := r.PDF(t.Context(), reportPage(t, ""))
 	if err != nil {
 		t.Fatal(err)
@@ -336,7 +373,7 @@ func TestPDF(t *testing.T) {
 }
 
 func TestPDFScriptError(t *testing.T) {
-	r := newTestRenderer(t)
+	r := sharedRenderer(t)
 	tests := []struct {
 		name string
 		page []byte
@@ -367,7 +404,7 @@ func TestPDFScriptError(t *testing.T) {
 // data: and about: ones, and a page that asks for a remote image gets no
 // response.
 func TestNoNetwork(t *testing.T) {
-	r := newTestRenderer(t)
+	r := sharedRenderer(t)
 	var (
 		mu       sync.Mutex
 		urls     = map[network.RequestID]string{}

@@ -4,6 +4,13 @@
 // contents work), 宋体 body text with a two-character first-line indent,
 // numbered captions, bordered tables whose header repeats on every page, and
 // chart pictures with alt text, on A4 paper.
+//
+// The fonts are named as Word names them (宋体, 黑体), for the offices that
+// open the file in Word or WPS. LibreOffice on Linux has neither and asks
+// fontconfig, which by default gives 宋体 a sans face; with
+// FONTCONFIG_FILE pointing at report/charts.FontConfig's file, 宋体 gets
+// Noto Serif CJK SC and 黑体 Noto Sans CJK SC (the LibreOffice test does
+// this; no system file changes).
 package docx
 
 import (

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/govsurvey/govsurvey/report/charts"
 )
 
 // lookTool finds a program the conversion test needs, with
@@ -28,11 +30,15 @@ func lookTool(t *testing.T, pkg string, names ...string) string {
 
 // TestLibreOfficeConverts is the issue's acceptance check: the .docx
 // converts with `libreoffice --headless --convert-to pdf`, and the PDF holds
-// the heading, the Chinese body text, a table cell and both pictures.
+// the heading, the Chinese body text, a table cell and both pictures. With
+// report/charts' fontconfig aliases (FONTCONFIG_FILE, for this process
+// only), the 宋体 body text is set in Noto Serif CJK SC and the 黑体
+// headings in Noto Sans CJK SC.
 func TestLibreOfficeConverts(t *testing.T) {
 	soffice := lookTool(t, "libreoffice-writer-nogui", "libreoffice", "soffice")
 	pdftotext := lookTool(t, "poppler-utils", "pdftotext")
 	pdfimages := lookTool(t, "poppler-utils", "pdfimages")
+	pdffonts := lookTool(t, "poppler-utils", "pdffonts")
 
 	dir := t.TempDir()
 	src := filepath.Join(dir, "report.docx")
@@ -45,6 +51,15 @@ func TestLibreOfficeConverts(t *testing.T) {
 	cmd := exec.CommandContext(t.Context(), soffice, "-env:UserInstallation="+profile,
 		"--headless", "--norestore", "--convert-to", "pdf", "--outdir", dir, src)
 	cmd.Env = append(os.Environ(), "HOME="+dir)
+	fontsChecked := false
+	if _, err := os.Stat(charts.SystemFontConfig); err == nil && os.Getenv("FONTCONFIG_FILE") == "" && os.Getenv("FONTCONFIG_PATH") == "" {
+		conf := filepath.Join(dir, "fonts.conf")
+		if err := os.WriteFile(conf, charts.FontConfig(charts.SystemFontConfig), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Env = append(cmd.Env, "FONTCONFIG_FILE="+conf)
+		fontsChecked = true
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("libreoffice: %v\n%s", err, out)
@@ -75,5 +90,20 @@ func TestLibreOfficeConverts(t *testing.T) {
 	// Two header lines, then one line per image.
 	if n := len(strings.Split(strings.TrimSpace(string(list)), "\n")) - 2; n != 2 {
 		t.Errorf("PDF has %d images, want 2:\n%s", n, list)
+	}
+
+	if !fontsChecked {
+		return
+	}
+	fonts, err := exec.CommandContext(t.Context(), pdffonts, pdf).Output()
+	if err != nil {
+		t.Fatalf("pdffonts: %v", err)
+	}
+	// Without the aliases, 宋体 falls to fontconfig's default for Chinese,
+	// which is sans: no serif CJK face would appear at all.
+	for _, want := range []string{"NotoSerifCJK", "NotoSansCJK"} {
+		if !strings.Contains(string(fonts), want) {
+			t.Errorf("PDF fonts lack %s (is fonts-noto-cjk installed?):\n%s", want, fonts)
+		}
 	}
 }
