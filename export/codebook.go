@@ -14,17 +14,18 @@ import (
 	"github.com/govsurvey/govsurvey/store"
 )
 
-// CodebookNoCleaning is the codebook's cleaning line until exports can be
-// restricted to the valid responses of a cleaning run.
+// CodebookNoCleaning is the codebook's cleaning line of an export made
+// without a cleaning verdict (Options.Cleaning nil).
 const CodebookNoCleaning = "cleaning: none applied yet"
 
 // Codebook writes the codebook of an export of form fv with opts, as
 // Markdown (format "markdown" or "md") or as one self-contained HTML page
 // ("html"): every variable with its type, labels in every language of the
 // form, classification and values, the multiple response sets, the
-// questions left out, and the cleaning and weighting applied. st, when not
-// nil, is asked for the form's last cleaning run, which is named (it is not
-// applied to exports yet).
+// questions left out, and the cleaning and weighting applied. With
+// opts.Cleaning the codebook says which responses the export holds;
+// without it st, when not nil, is asked for the form's last cleaning run,
+// which is named as not applied.
 func Codebook(ctx context.Context, st store.Store, fv store.FormVersion, f *form.Form, w io.Writer, format string, opts Options) error {
 	d, err := NewDictionary(fv, f, opts)
 	if err != nil {
@@ -39,7 +40,16 @@ func Codebook(ctx context.Context, st store.Store, fv store.FormVersion, f *form
 		cb.Languages = []string{""}
 	}
 	cb.Cleaning = []string{CodebookNoCleaning + ": every stored response is exported, and no cleaning flag is included."}
-	if st != nil {
+	if c := opts.Cleaning; c != nil {
+		if c.KeepInvalid {
+			cb.Cleaning = []string{"cleaning: every stored response is exported; variable valid is cleaning's verdict with the analysts' overrides (1 valid, 0 invalid) and invalid_reasons the rules' reason codes (CONTRACTS.md §3)"}
+		} else {
+			cb.Cleaning = []string{"cleaning: only the valid responses are exported (the rules of CONTRACTS.md §3 with the analysts' overrides)"}
+		}
+		if c.Run != "" {
+			cb.Cleaning = append(cb.Cleaning, "cleaning run: "+c.Run)
+		}
+	} else if st != nil {
 		c, err := st.Cleaning(ctx, fv.FormID)
 		switch {
 		case err == nil:
@@ -142,6 +152,8 @@ func (cb *codebook) row(i int) codebookRow {
 	case "weight":
 		r.Source = "weighting"
 		r.Classification = "—"
+	case "validity":
+		r.Source = "cleaning"
 	case "question":
 		r.Source = "question " + v.Question.Name + " (" + v.Question.Type + ")"
 	case "choice":
@@ -184,7 +196,7 @@ func (cb *codebook) markdown(w io.Writer) error {
 		fmt.Fprintf(&b, "- %s\n", mdText(c))
 	}
 	fmt.Fprintf(&b, "- %s\n", mdText(cb.Weighting))
-	b.WriteString("- missing: an unanswered or not-relevant question, and an answer that is not a choice of its list or not a number where one is expected, are missing (SPSS system-missing, Stata `.`, Parquet null)\n")
+	b.WriteString("- missing: an unanswered or not-relevant question, and an answer that fails its question's type or choices (a name not in the list — for a multiple-choice question every one of its 0/1 variables —, or not a number or date where one is expected) are missing, never dropped or guessed (SPSS system-missing, Stata `.`, Parquet null)\n")
 
 	b.WriteString("\n## Variables\n\n| # | name | type | ")
 	for _, l := range cb.Languages {
@@ -297,7 +309,7 @@ code { font-size: .95em; }
 <li>{{.Privacy}}</li>
 {{range .Cleaning}}<li>{{.}}</li>
 {{end}}<li>{{.Weighting}}</li>
-<li>missing: an unanswered or not-relevant question, and an answer that is not a choice of its list or not a number where one is expected, are missing (SPSS system-missing, Stata <code>.</code>, Parquet null)</li>
+<li>missing: an unanswered or not-relevant question, and an answer that fails its question's type or choices (a name not in the list — for a multiple-choice question every one of its 0/1 variables —, or not a number or date where one is expected) are missing, never dropped or guessed (SPSS system-missing, Stata <code>.</code>, Parquet null)</li>
 </ul>
 <h2>Variables</h2>
 <table>

@@ -62,8 +62,8 @@ type Variable struct {
 	Labels form.Text // in every language of the form (the codebook shows them all)
 	Kind   Kind
 	// Source says where the values come from: "meta" (instance_id, times,
-	// client), "question", "choice" (a dichotomy of a select_multiple) or
-	// "weight".
+	// client), "question", "choice" (a dichotomy of a select_multiple),
+	// "weight" or "validity" (cleaning's verdict: valid, invalid_reasons).
 	Source         string
 	Question       *form.Question // the question, for "question" and "choice"
 	Choice         *form.Choice   // the choice, for "choice"
@@ -249,6 +249,15 @@ func NewDictionary(fv store.FormVersion, f *form.Form, opts Options) (*Dictionar
 		}
 		v.Measure = measureOf(v.Kind)
 		d.Variables = append(d.Variables, v)
+	}
+	if c := opts.Cleaning; c != nil && c.KeepInvalid {
+		vl := form.Text{zhKey: "有效（清理后）：1 有效，0 无效", enKey: "Valid after cleaning: 1 valid, 0 invalid"}
+		rl := form.Text{zhKey: "无效原因（清理规则代码）", enKey: "Why invalid (cleaning reason codes)"}
+		d.Variables = append(d.Variables,
+			Variable{Name: names.take("valid"), Label: pick(vl, lang), Labels: vl, Kind: KindInteger,
+				Source: "validity", ValueLabels: -1, Measure: Nominal, Classification: "internal"},
+			Variable{Name: names.take("invalid_reasons"), Label: pick(rl, lang), Labels: rl, Kind: KindString,
+				Source: "validity", ValueLabels: -1, Measure: Nominal, Classification: "internal"})
 	}
 	if w := opts.Weights; w != nil {
 		if w.Of == nil {

@@ -42,6 +42,44 @@ type Options struct {
 	// Progress is called at most a few times a second, and once at the
 	// end; nil: none.
 	Progress func(collect.Progress)
+	// Cleaning applies a cleaning verdict; nil exports every stored
+	// response and says so in the codebook.
+	Cleaning *Cleaning
+}
+
+// Cleaning is the verdict of a cleaning run (with the analysts'
+// overrides) applied to an export: by default only the valid responses are
+// written; with KeepInvalid every response is, with two more variables,
+// valid (1/0) and invalid_reasons (the rules' reason codes).
+type Cleaning struct {
+	Run string // the run, for the codebook, e.g. "clean/1 at 2026-11-23T14:00:00Z, 1200 responses"
+	// Invalid tells an invalid response and its reasons (space-separated
+	// reason codes; "override" for one an analyst declared invalid).
+	Invalid     func(instanceID string) (reasons string, invalid bool)
+	KeepInvalid bool
+}
+
+// validOnly is st with the invalid responses left out of EachResponse.
+type validOnly struct {
+	store.Store
+	invalid func(string) (string, bool)
+}
+
+func (v validOnly) EachResponse(ctx context.Context, f store.ResponseFilter, fn func(store.Response) error) error {
+	return v.Store.EachResponse(ctx, f, func(r store.Response) error {
+		if _, bad := v.invalid(r.InstanceID); bad {
+			return nil
+		}
+		return fn(r)
+	})
+}
+
+// source is the store the rows come from: st, or its valid responses only.
+func (opts Options) source(st store.Store) store.Store {
+	if c := opts.Cleaning; c != nil && c.Invalid != nil && !c.KeepInvalid {
+		return validOnly{st, c.Invalid}
+	}
+	return st
 }
 
 // Weights are per-response weights, from a weighting step.
@@ -54,10 +92,14 @@ type Weights struct {
 
 // Result says what Export wrote.
 type Result struct {
-	Rows       int
-	Variables  int
-	Omitted    []string // questions left out, by name
-	Truncated  int      // string values cut to the format's limit (SPSS: 32,767 bytes)
+	Rows      int
+	Variables int
+	Omitted   []string // questions left out, by name
+	Truncated int      // string values cut to the format's limit (SPSS: 32,767 bytes)
+	// Invalid counts the answers written as missing because they fail their
+	// question's type or choices (a name not in the list, a number that
+	// does not parse); cleaning flags such responses invalid_value.
+	Invalid    int
 	Dictionary *Dictionary
 }
 
@@ -71,6 +113,10 @@ func Export(ctx context.Context, st store.Store, fv store.FormVersion, f *form.F
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
+	if c := opts.Cleaning; c != nil && c.Invalid == nil {
+		return Result{}, fmt.Errorf("export: cleaning without the verdict (Cleaning.Invalid)")
+	}
+	st = opts.source(st)
 	res := Result{Variables: len(d.Variables), Dictionary: d}
 	for _, o := range d.Omitted {
 		res.Omitted = append(res.Omitted, o.Question.Name)
@@ -90,6 +136,7 @@ func Export(ctx context.Context, st store.Store, fv store.FormVersion, f *form.F
 	default:
 		return Result{}, fmt.Errorf("export: unknown format %q (sav, dta or parquet)", opts.Format)
 	}
+	res.Invalid = tick.invalid
 	if err != nil {
 		return res, err
 	}
@@ -130,6 +177,7 @@ func scan(ctx context.Context, st store.Store, fv store.FormVersion, f *form.For
 		if err := sp.write(row, kinds); err != nil {
 			return fmt.Errorf("export: spool: %w", err)
 		}
+		tick.invalid = conv.Invalid
 		m.rows++
 		tick.update("reading", m.rows)
 		return nil
@@ -143,9 +191,10 @@ func scan(ctx context.Context, st store.Store, fv store.FormVersion, f *form.For
 
 // progressTicker reports progress at most every quarter of a second.
 type progressTicker struct {
-	fn   func(collect.Progress)
-	last time.Time
-	n    int
+	invalid int // answers written as missing for failing their question (converter.Invalid)
+	fn      func(collect.Progress)
+	last    time.Time
+	n       int
 }
 
 func (t *progressTicker) update(phase string, rows int) {

@@ -104,6 +104,7 @@ func writeParquet(ctx context.Context, st store.Store, fv store.FormVersion, f *
 			}
 		}
 		slots[n] = pr
+		tick.invalid = conv.Invalid
 		n++
 		rows++
 		tick.update("writing", rows)

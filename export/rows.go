@@ -41,7 +41,14 @@ type converter struct {
 	// otherwise as Unix seconds (Parquet, whose timestamps are UTC).
 	wall    bool
 	weights func(string) (float64, bool)
+	invalid func(string) (string, bool)
 	row     []value
+	// multi caches, per field and row, whether a select_multiple answer
+	// names only choices of its list (0: not yet known, 1: yes, 2: no).
+	multi []int8
+	// Invalid counts the answers written as missing because they fail
+	// their question's type or choices (cleaning flags them invalid_value).
+	Invalid int
 }
 
 // revisionFields maps the fields of one revision onto the latest's.
@@ -57,10 +64,13 @@ func newConverter(st store.Store, fv store.FormVersion, f *form.Form, d *Diction
 		d: d, forms: collect.NewForms(st), fv: fv, f: f, fields: fields,
 		revs: map[int]*revisionFields{}, vals: make([]string, len(fields)),
 		codes: make([]map[string]int, len(fields)), wall: wall,
-		row: make([]value, len(d.Variables)),
+		row: make([]value, len(d.Variables)), multi: make([]int8, len(fields)),
 	}
 	if opts.Weights != nil {
 		c.weights = opts.Weights.Of
+	}
+	if opts.Cleaning != nil {
+		c.invalid = opts.Cleaning.Invalid
 	}
 	for _, v := range d.Variables {
 		if v.Kind == KindCode || v.Kind == KindDichotomy {
@@ -94,6 +104,7 @@ func (c *converter) convert(ctx context.Context, r store.Response) ([]value, err
 		}
 	}
 	row := c.row
+	clear(c.multi)
 	for i := range c.d.Variables {
 		v := &c.d.Variables[i]
 		switch v.Source {
@@ -110,6 +121,15 @@ func (c *converter) convert(ctx context.Context, r store.Response) ([]value, err
 			case "client":
 				row[i] = value{str: r.Client}
 			}
+		case "validity":
+			reasons, bad := c.invalid(r.InstanceID)
+			if v.Kind == KindString {
+				row[i] = value{str: reasons}
+			} else if bad {
+				row[i] = value{num: 0}
+			} else {
+				row[i] = value{num: 1}
+			}
 		case "weight":
 			w, ok := c.weights(r.InstanceID)
 			if !ok {
@@ -119,7 +139,7 @@ func (c *converter) convert(ctx context.Context, r store.Response) ([]value, err
 		case "choice":
 			s := c.vals[v.field]
 			switch {
-			case s == "":
+			case s == "" || !c.choicesValid(v.field, s):
 				row[i] = value{num: missing}
 			case chosen(s, v.Choice.Name):
 				row[i] = value{num: 1}
@@ -128,9 +148,38 @@ func (c *converter) convert(ctx context.Context, r store.Response) ([]value, err
 			}
 		case "question":
 			row[i] = c.answer(v, c.vals[v.field])
+			if s := c.vals[v.field]; s != "" && v.Kind != KindString && math.IsNaN(row[i].num) {
+				c.Invalid++
+			}
 		}
 	}
 	return row, nil
+}
+
+// choicesValid reports whether every name in the select_multiple answer s
+// is a choice of field's list. One that is not makes the whole answer
+// missing: its dichotomies could not say what was chosen.
+func (c *converter) choicesValid(field int, s string) bool {
+	switch c.multi[field] {
+	case 1:
+		return true
+	case 2:
+		return false
+	}
+	ok := true
+	for _, tok := range strings.Fields(s) {
+		if _, found := c.codes[field][tok]; !found {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		c.multi[field] = 1
+	} else {
+		c.multi[field] = 2
+		c.Invalid++
+	}
+	return ok
 }
 
 // chosen reports whether name is one of the space-separated names in s.

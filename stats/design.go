@@ -42,15 +42,21 @@ func (l LonelyPSU) String() string {
 
 // DesignSpec describes how a sample was drawn, one entry a row, as R's
 // svydesign(ids=~Clusters, strata=~Strata, weights=~Weights, fpc=~FPC).
-// Only the first stage of a multi-stage design is described: with
-// replacement at the first stage (no FPC) that is the whole variance, as in
-// R; with an FPC, later stages are ignored (R adds them).
+// A multi-stage design, R's svydesign(ids=~psu+ssu, strata=~st,
+// fpc=~N1+N2), gives its later stages in Stages. The variance is R's
+// default (survey.ultimate.cluster=FALSE): without an FPC the first stage
+// is taken as drawn with replacement and its between-PSU variance is the
+// whole variance, later stages ignored; with FPCs the multistage estimator
+// adds, for each later stage, the variance between its units within the
+// strata inside each unit of the stage above, weighted by the sampling
+// fractions of the stages above (Särndal, Swensson & Wretman §4.3).
 type DesignSpec struct {
 	// Rows is the number of rows; it may be left 0 when another field
 	// gives it.
 	Rows int
 	// Weights are the sampling weights (inverse inclusion probabilities);
-	// nil: every row weighs 1.
+	// nil: with an FPC, the product over stages of N/n (R's svydesign
+	// without weights), without one every row weighs 1.
 	Weights []float64
 	// Strata are the rows' strata, any codes; nil: one stratum.
 	Strata []int32
@@ -62,8 +68,33 @@ type DesignSpec struct {
 	// values < 1), constant within a stratum; nil: sampling with
 	// replacement.
 	FPC []float64
-	// Lonely is the rule for strata with a single PSU.
+	// Stages are the stages after the first, in order (R's ids=~psu+ssu+…,
+	// fpc=~N1+N2+…). They need Clusters, and an FPC at every stage or at
+	// none (R refuses fpc columns fewer than the stages).
+	Stages []Stage
+	// Lonely is the rule for strata with a single PSU, at every stage (R's
+	// survey.lonely.psu; at a later stage the "stratum" is a stratum within
+	// a unit of the stage above, e.g. a PSU in which one SSU was drawn).
 	Lonely LonelyPSU
+}
+
+// Stage is a stage after the first of a multi-stage design: units drawn
+// within each unit of the stage above, R's second and later columns of
+// ids, strata and fpc.
+type Stage struct {
+	// Clusters are the rows' units at this stage, any codes, read within
+	// the unit of the stage above (the same code under two PSUs is two
+	// units, as R's svydesign nests them); nil: every row is its own unit.
+	Clusters []int32
+	// Strata are the strata of this stage within each unit of the stage
+	// above, any codes; nil: none (R's default: each unit of the stage
+	// above is one stratum).
+	Strata []int32
+	// FPC is, per row, the number of this stage's units in the population
+	// of its stratum (within its unit of the stage above), or the sampling
+	// fraction; population sizes or fractions throughout the design, as
+	// DesignSpec.FPC.
+	FPC []float64
 }
 
 // Design is a survey design: rows with their weights, strata and primary
@@ -95,12 +126,33 @@ type Design struct {
 	stale bool
 	// hasStrata and hasClusters record what the spec gave, for reports.
 	hasStrata, hasClusters bool
+	// later are the stages after the first (nil: one stage). Their
+	// variance is added only with an FPC (popPSU not nil), as in R.
+	later []*laterStage
+}
+
+// laterStage is one stage after the first. Its strata are nested in the
+// units of the stage above (parent), its units in its strata; indices are
+// dense over the whole design.
+type laterStage struct {
+	unit        []int32 // per row; nil: every row is its own unit
+	nUnit       int
+	stratum     []int32 // per row
+	nStrat      int
+	unitStratum []int32   // per unit (only with unit)
+	parent      []int32   // per stratum: its unit of the stage above
+	sampled     []int     // per stratum: units drawn (R's fpc$sampsize)
+	pop         []float64 // per stratum: units in the population; nil without an FPC
 }
 
 // NewDesign checks spec and returns its design.
 func NewDesign(spec DesignSpec) (*Design, error) {
 	n := spec.Rows
-	for _, l := range []int{len(spec.Weights), len(spec.Strata), len(spec.Clusters), len(spec.FPC)} {
+	lens := []int{len(spec.Weights), len(spec.Strata), len(spec.Clusters), len(spec.FPC)}
+	for _, st := range spec.Stages {
+		lens = append(lens, len(st.Clusters), len(st.Strata), len(st.FPC))
+	}
+	for _, l := range lens {
 		if l == 0 {
 			continue
 		}
@@ -166,12 +218,176 @@ func NewDesign(spec DesignSpec) (*Design, error) {
 	if d.nPSU == 1 && !d.hasStrata {
 		return nil, errors.New("stats: design has only one primary sampling unit")
 	}
+	if err := d.setStages(spec); err != nil {
+		return nil, err
+	}
+	popsize, err := fpcKind(spec)
+	if err != nil {
+		return nil, err
+	}
 	if spec.FPC != nil {
-		if err := d.setFPC(spec.FPC); err != nil {
+		if err := d.setFPC(spec.FPC, popsize); err != nil {
+			return nil, err
+		}
+	}
+	for t, st := range spec.Stages {
+		if err := d.later[t].setFPC(t+2, st.FPC, popsize); err != nil {
+			return nil, err
+		}
+	}
+	if spec.Weights == nil && spec.FPC != nil {
+		// R's svydesign without weights: the inverse of the inclusion
+		// probability, the product over stages of N/n.
+		if err := d.fpcWeights(); err != nil {
 			return nil, err
 		}
 	}
 	return d, nil
+}
+
+// fpcKind checks that the FPCs of every stage are given together and
+// says whether they are population sizes (true) or sampling fractions:
+// as R's as.fpc, all values ≥ 1 (some above) or all ≤ 1, over every stage.
+func fpcKind(spec DesignSpec) (popsize bool, err error) {
+	cols := [][]float64{spec.FPC}
+	for t, st := range spec.Stages {
+		if (st.FPC == nil) != (spec.FPC == nil) {
+			return false, fmt.Errorf("stats: stage %d: give an fpc at every stage or at none", t+2)
+		}
+		cols = append(cols, st.FPC)
+	}
+	if spec.FPC == nil {
+		return false, nil
+	}
+	anyAbove, allAtLeast := false, true
+	for t, col := range cols {
+		for i, f := range col {
+			if math.IsNaN(f) || f <= 0 {
+				return false, fmt.Errorf("stats: row %d: stage %d fpc %v is not positive", i+1, t+1, f)
+			}
+			if f > 1 {
+				anyAbove = true
+			}
+			if f < 1 {
+				allAtLeast = false
+			}
+		}
+	}
+	if anyAbove != allAtLeast {
+		return false, errors.New("stats: fpc must be all population sizes (>= 1) or all sampling fractions (<= 1)")
+	}
+	return anyAbove, nil
+}
+
+// setStages builds the stages after the first: each stage's strata are
+// its Strata codes within the unit of the stage above (that unit when
+// none), its units its Clusters codes within that unit, as R's
+// svydesign(nest=FALSE) makes them with interaction().
+func (d *Design) setStages(spec DesignSpec) error {
+	if len(spec.Stages) == 0 {
+		return nil
+	}
+	if d.psu == nil {
+		return errors.New("stats: a multi-stage design needs the first stage's clusters")
+	}
+	parent := d.psu
+	for t, st := range spec.Stages {
+		stage := t + 2
+		if parent == nil {
+			return fmt.Errorf("stats: stage %d follows a stage whose units are the rows", stage)
+		}
+		ls := &laterStage{stratum: make([]int32, d.n)}
+		strata := map[[2]int32]int32{}
+		for i := range d.n {
+			key := [2]int32{parent[i], 0}
+			if st.Strata != nil {
+				key[1] = st.Strata[i]
+			}
+			h, ok := strata[key]
+			if !ok {
+				h = int32(len(strata))
+				strata[key] = h
+				ls.parent = append(ls.parent, parent[i])
+			}
+			ls.stratum[i] = h
+		}
+		ls.nStrat = len(strata)
+		ls.sampled = make([]int, ls.nStrat)
+		if st.Clusters == nil {
+			for _, h := range ls.stratum {
+				ls.sampled[h]++
+			}
+		} else {
+			ls.unit = make([]int32, d.n)
+			units := map[[2]int32]int32{}
+			for i := range d.n {
+				key := [2]int32{parent[i], st.Clusters[i]}
+				u, ok := units[key]
+				if !ok {
+					u = int32(len(units))
+					units[key] = u
+					ls.unitStratum = append(ls.unitStratum, ls.stratum[i])
+					ls.sampled[ls.stratum[i]]++
+				}
+				if ls.unitStratum[u] != ls.stratum[i] {
+					return fmt.Errorf("stats: stage %d: cluster %d lies in two strata; clusters must be nested in strata", stage, st.Clusters[i])
+				}
+				ls.unit[i] = u
+			}
+			ls.nUnit = len(units)
+		}
+		d.later = append(d.later, ls)
+		parent = ls.unit
+	}
+	return nil
+}
+
+// setFPC sets the population size of each of the stage's strata.
+func (ls *laterStage) setFPC(stage int, fpc []float64, popsize bool) error {
+	if fpc == nil {
+		return nil
+	}
+	ls.pop = make([]float64, ls.nStrat)
+	for h := range ls.pop {
+		ls.pop[h] = math.NaN()
+	}
+	for i, f := range fpc {
+		h := ls.stratum[i]
+		pop := f
+		if !popsize {
+			pop = float64(ls.sampled[h]) / f
+		}
+		switch {
+		case math.IsNaN(ls.pop[h]):
+			ls.pop[h] = pop
+		case ls.pop[h] != pop:
+			return fmt.Errorf("stats: stage %d: fpc varies within stratum (row %d)", stage, i+1)
+		}
+	}
+	for h, pop := range ls.pop {
+		if pop < float64(ls.sampled[h]) {
+			return fmt.Errorf("stats: stage %d: fpc implies more than 100%% sampling in a stratum (%v units of %v)", stage, ls.sampled[h], pop)
+		}
+	}
+	return nil
+}
+
+// fpcWeights sets each row's weight to the product over stages of its
+// strata's N/n.
+func (d *Design) fpcWeights() error {
+	for i := range d.w {
+		h := d.strata[i]
+		w := d.popPSU[h] / float64(d.sampled[h])
+		for _, ls := range d.later {
+			h := ls.stratum[i]
+			w *= ls.pop[h] / float64(ls.sampled[h])
+		}
+		if math.IsInf(w, 0) {
+			return fmt.Errorf("stats: row %d: an infinite population gives no weight; give the weights", i+1)
+		}
+		d.w[i] = w
+	}
+	return nil
 }
 
 // denseCodes maps arbitrary codes to 0..k-1 in increasing code order and
@@ -190,22 +406,7 @@ func denseCodes(codes []int32, out []int32) int {
 	return len(distinct)
 }
 
-func (d *Design) setFPC(fpc []float64) error {
-	anyAbove, allAtLeast := false, true
-	for i, f := range fpc {
-		if math.IsNaN(f) || f <= 0 {
-			return fmt.Errorf("stats: row %d: fpc %v is not positive", i+1, f)
-		}
-		if f > 1 {
-			anyAbove = true
-		}
-		if f < 1 {
-			allAtLeast = false
-		}
-	}
-	if anyAbove != allAtLeast {
-		return errors.New("stats: fpc must be all population sizes (>= 1) or all sampling fractions (<= 1)")
-	}
+func (d *Design) setFPC(fpc []float64, popsize bool) error {
 	d.popPSU = make([]float64, d.nStrat)
 	for h := range d.popPSU {
 		d.popPSU[h] = math.NaN()
@@ -213,7 +414,7 @@ func (d *Design) setFPC(fpc []float64) error {
 	for i, f := range fpc {
 		h := d.strata[i]
 		pop := f
-		if !anyAbove {
+		if !popsize {
 			pop = float64(d.sampled[h]) / f
 		}
 		switch {

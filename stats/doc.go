@@ -9,10 +9,13 @@
 // definition, and are checked against it (testdata/reference.R writes the
 // values the tests compare with):
 //
-//   - NewDesign is svydesign(ids=~psu, strata=~st, weights=~w, fpc=~fpc)
-//     with one stage of clustering; Subset is subset(design, …): rows outside
-//     the domain keep their place with zero weight, so their influence is
-//     zero and the variance is the domain variance of the full design.
+//   - NewDesign is svydesign(ids=~psu, strata=~st, weights=~w, fpc=~fpc),
+//     and with DesignSpec.Stages the multi-stage svydesign(ids=~psu+ssu+…,
+//     fpc=~N1+N2+…) with R's default multistage variance; Subset is
+//     subset(design, …): rows outside the domain keep their place with zero
+//     weight, so their influence is zero and the variance is the domain
+//     variance of the full design (a stratum left without rows is absent
+//     for the lonely-PSU rules, as R's dropped rows make it).
 //   - Mean, Total, Ratio and Proportions are svymean, svytotal, svyratio and
 //     svymean(~factor); their variance is svyrecvar's: the influence
 //     functions are residualised against each weighting step (the

@@ -31,11 +31,11 @@ type refDoc struct {
 type refCase struct {
 	Name   string `json:"name"`
 	Design struct {
-		Data    string   `json:"data"`
-		IDs     []string `json:"ids"`
-		Strata  string   `json:"strata"`
-		Weights string   `json:"weights"`
-		FPC     string   `json:"fpc"`
+		Data    string  `json:"data"`
+		IDs     strList `json:"ids"`
+		Strata  strList `json:"strata"`
+		Weights string  `json:"weights"`
+		FPC     strList `json:"fpc"`
 	} `json:"design"`
 	Steps  []refStep `json:"steps"`
 	Domain *struct {
@@ -68,7 +68,36 @@ type refCase struct {
 		Parameter []float64   `json:"parameter"`
 		PValue    float64     `json:"p_value"`
 		NDesign   int         `json:"n_design"`
+		// Error is R's error message when R refused (the lonely-PSU rule
+		// "fail"); Go must refuse too.
+		Error string `json:"error"`
 	} `json:"result"`
+}
+
+// strList is one name per stage: R's writer gives a single name as a
+// string, several as an array.
+type strList []string
+
+func (l *strList) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*l = strList{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*l = many
+	return nil
+}
+
+// at returns the name for stage t (0-based), "" when none.
+func (l strList) at(t int) string {
+	if t < len(l) {
+		return l[t]
+	}
+	return ""
 }
 
 type refMargin struct {
@@ -231,6 +260,13 @@ func TestReference(t *testing.T) {
 				frames[c.Design.Data] = fr
 			}
 			got, err := runCase(t, fr, c)
+			if c.Result.Error != "" {
+				if err == nil {
+					t.Fatalf("R refused (%s), Go did not", c.Result.Error)
+				}
+				t.Logf("R: %s; Go: %v", c.Result.Error, err)
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -260,15 +296,25 @@ func runCase(t *testing.T, fr *frame, c refCase) (caseResult, error) {
 	if c.Design.Weights != "" {
 		spec.Weights = fr.numeric(t, c.Design.Weights)
 	}
-	if c.Design.Strata != "" {
-		spec.Strata, _ = fr.factor(t, c.Design.Strata)
+	if s := c.Design.Strata.at(0); s != "" {
+		spec.Strata, _ = fr.factor(t, s)
 	}
-	if len(c.Design.IDs) > 0 {
-		// One stage: R ignores later stages without an fpc.
-		spec.Clusters, _ = fr.factor(t, c.Design.IDs[0])
+	if s := c.Design.IDs.at(0); s != "" {
+		spec.Clusters, _ = fr.factor(t, s)
 	}
-	if c.Design.FPC != "" {
-		spec.FPC = fr.numeric(t, c.Design.FPC)
+	if s := c.Design.FPC.at(0); s != "" {
+		spec.FPC = fr.numeric(t, s)
+	}
+	for st := 1; st < len(c.Design.IDs); st++ {
+		var stage Stage
+		stage.Clusters, _ = fr.factor(t, c.Design.IDs[st])
+		if s := c.Design.Strata.at(st); s != "" {
+			stage.Strata, _ = fr.factor(t, s)
+		}
+		if s := c.Design.FPC.at(st); s != "" {
+			stage.FPC = fr.numeric(t, s)
+		}
+		spec.Stages = append(spec.Stages, stage)
 	}
 	switch c.Lonely {
 	case "fail", "":

@@ -23,7 +23,197 @@ func (d *Design) variance(u [][]float64) ([][]float64, error) {
 	for _, s := range d.steps {
 		s.residualize(u)
 	}
-	return d.psuVariance(u)
+	v, err := d.psuVariance(u)
+	if err != nil || d.popPSU == nil || len(d.later) == 0 {
+		// Without an FPC the first stage is taken as drawn with
+		// replacement: its variance is the whole (R's multistage()).
+		return v, err
+	}
+	if err := d.laterVariance(u, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// laterVariance adds the variance of the stages after the first to v, as
+// R's multistage() recursion: for stage t, within each stratum s (nested
+// in a unit of stage t−1), the between-unit variance of the unit totals of
+// u as at the first stage (FPC, lonely rule), times π_s, the product of
+// the sampling fractions n/N of the strata above s:
+//
+//	V = V₁ + Σ_t Σ_s π_s f_s n_s/(n_s−1) Σ_{q∈s} (X_q − X̄_s)(X_q − X̄_s)ᵀ
+//
+// The lonely rule "average" scales, as R's onestage() does within each
+// unit of the stage above, by (strata in the unit)/(strata with more than
+// one unit); a unit all of whose strata are lonely makes the variance NaN,
+// as in R.
+func (d *Design) laterVariance(u [][]float64, v [][]float64) error {
+	k := len(u)
+	if k == 0 {
+		return nil
+	}
+	// frac[p] is π of the strata inside unit p of the stage above: the
+	// sampling fractions of the stages above down to p's own stratum.
+	frac := make([]float64, d.nPSU)
+	for p, h := range d.psuStratum {
+		frac[p] = samplingFraction(d.sampled[h], d.popPSU[h])
+	}
+	dev := make([]float64, k)
+	for t, ls := range d.later {
+		stage := t + 2
+		// Unit totals, per column.
+		totals := u
+		nUnit := d.n
+		unitStratum := ls.stratum
+		if ls.unit != nil {
+			nUnit = ls.nUnit
+			unitStratum = ls.unitStratum
+			totals = make([][]float64, k)
+			for j := range u {
+				tot := make([]float64, nUnit)
+				for i, x := range u[j] {
+					tot[ls.unit[i]] += x
+				}
+				totals[j] = tot
+			}
+		}
+		means := make([][]float64, k)
+		for j := range totals {
+			m := make([]float64, ls.nStrat)
+			for q, x := range totals[j] {
+				m[unitStratum[q]] += x
+			}
+			for h := range m {
+				m[h] /= float64(ls.sampled[h])
+			}
+			means[j] = m
+		}
+		// Per stratum: scale (with π), centring; per parent unit: its
+		// strata and those not lonely under "average".
+		scale := make([]float64, ls.nStrat)
+		centre := make([]bool, ls.nStrat)
+		present := d.present(ls.stratum, ls.nStrat)
+		var strata, ok map[int32]int
+		if d.lonely == LonelyAverage {
+			strata, ok = map[int32]int{}, map[int32]int{}
+		}
+		for h := range scale {
+			if present != nil && !present[h] {
+				continue
+			}
+			nh := ls.sampled[h]
+			f := 1.0
+			if ls.pop != nil && !math.IsInf(ls.pop[h], 1) {
+				f = (ls.pop[h] - float64(nh)) / ls.pop[h]
+			}
+			pi := frac[ls.parent[h]]
+			centre[h] = true
+			if strata != nil {
+				strata[ls.parent[h]]++
+				ok[ls.parent[h]]++
+			}
+			switch {
+			case f < 1e-7:
+			case nh > 1:
+				scale[h] = pi * f * float64(nh) / float64(nh-1)
+			default:
+				switch d.lonely {
+				case LonelyFail:
+					return fmt.Errorf("stats: stage %d: the stratum of row %d, within its unit of stage %d, has only one unit (choose a lonely-PSU rule)",
+						stage, firstRow(ls.stratum, int32(h))+1, stage-1)
+				case LonelyAdjust:
+					scale[h] = pi * f
+					centre[h] = false
+				case LonelyAverage:
+					ok[ls.parent[h]]--
+				}
+			}
+		}
+		for p, n := range strata {
+			if ok[p] == 0 {
+				// R: the sum of no stratum's variance times n/0.
+				for a := range v {
+					for b := range v[a] {
+						v[a][b] = math.NaN()
+					}
+				}
+				return nil
+			}
+			if ok[p] != n {
+				c := float64(n) / float64(ok[p])
+				for h := range scale {
+					if ls.parent[h] == p {
+						scale[h] *= c
+					}
+				}
+			}
+		}
+		for q := range nUnit {
+			h := unitStratum[q]
+			s := scale[h]
+			if s == 0 {
+				continue
+			}
+			for j := range totals {
+				dev[j] = totals[j][q]
+				if centre[h] {
+					dev[j] -= means[j][h]
+				}
+			}
+			for a := range k {
+				da := s * dev[a]
+				for b := range k {
+					v[a][b] += da * dev[b]
+				}
+			}
+		}
+		if t+1 < len(d.later) {
+			// The fractions for the next stage's strata, inside this
+			// stage's units.
+			next := make([]float64, nUnit)
+			for q := range nUnit {
+				h := unitStratum[q]
+				next[q] = frac[ls.parent[h]] * samplingFraction(ls.sampled[h], ls.pop[h])
+			}
+			frac = next
+		}
+	}
+	return nil
+}
+
+// samplingFraction is n/N, 0 for an infinite population (R's
+// nPSUs/fpcs).
+func samplingFraction(n int, pop float64) float64 {
+	if math.IsInf(pop, 1) {
+		return 0
+	}
+	return float64(n) / pop
+}
+
+// present says which strata (codes per row, k of them) hold a row of the
+// domain (a non-zero weight); nil when every stratum counts. R's domain
+// of a design without weighting steps drops the rows outside it (with
+// steps it keeps them at weight zero): a stratum left without rows is not
+// there, so its lonely PSU is no failure and the rule "average" does not
+// count it. Absent PSUs of a stratum still present count, as R's
+// zero-padding to the stratum's sample size does.
+func (d *Design) present(strata []int32, k int) []bool {
+	if len(d.steps) > 0 {
+		return nil
+	}
+	p := make([]bool, k)
+	all := true
+	for i, w := range d.w {
+		if w != 0 {
+			p[strata[i]] = true
+		} else {
+			all = false
+		}
+	}
+	if all {
+		return nil
+	}
+	return p
 }
 
 // psuVariance is R's onestage()/onestrat() for one stage of sampling: per
@@ -69,9 +259,13 @@ func (d *Design) psuVariance(u [][]float64) ([][]float64, error) {
 	}
 	scale := make([]float64, d.nStrat)
 	centre := make([]bool, d.nStrat)
-	okStrata := 0
+	present := d.present(d.strata, d.nStrat)
+	okStrata, nStrata := 0, 0
 	average := false
 	for h := range scale {
+		if present != nil && !present[h] {
+			continue
+		}
 		f := 1.0
 		if d.popPSU != nil && !math.IsInf(d.popPSU[h], 1) {
 			f = (d.popPSU[h] - float64(d.sampled[h])) / d.popPSU[h]
@@ -79,6 +273,7 @@ func (d *Design) psuVariance(u [][]float64) ([][]float64, error) {
 		nh := d.sampled[h]
 		centre[h] = true
 		okStrata++
+		nStrata++
 		switch {
 		case f < 1e-7:
 			scale[h] = 0
@@ -129,7 +324,7 @@ func (d *Design) psuVariance(u [][]float64) ([][]float64, error) {
 		}
 	}
 	if average && okStrata > 0 {
-		c := float64(d.nStrat) / float64(okStrata)
+		c := float64(nStrata) / float64(okStrata)
 		for a := range v {
 			for b := range v[a] {
 				v[a][b] *= c
@@ -299,4 +494,14 @@ func (s *gregStep) residualize(u [][]float64) {
 			x[i] -= s.g[k] * s.ww[i] * fit
 		}
 	}
+}
+
+// firstRow is the first row whose code is c (for messages).
+func firstRow(codes []int32, c int32) int {
+	for i, x := range codes {
+		if x == c {
+			return i
+		}
+	}
+	return -1
 }

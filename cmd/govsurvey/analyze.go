@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -59,68 +58,51 @@ func (af *analysisFlags) register(a *app, name string, withBy bool) *flag.FlagSe
 	return fs
 }
 
-// options turns the flags into analysis options for form f.
+// options turns the flags into analysis options for form f, through
+// stats.OptionText, the parser the HTTP API's analysis endpoint uses too.
+// A malformed option is a usage error; one naming what the form lacks is
+// a user error.
 func (af *analysisFlags) options(f *form.Form) (stats.AnalysisOptions, error) {
-	opts := stats.AnalysisOptions{By: af.by, Questions: af.questions, Level: af.level, Lang: af.lang}
-	m, err := stats.ParseCIMethod(af.ci)
-	if err != nil {
-		return opts, usagef("%v", err)
-	}
-	opts.CIMethod = m
 	if af.level <= 0 || af.level >= 1 {
-		return opts, usagef("--level %v is not between 0 and 1", af.level)
+		return stats.AnalysisOptions{}, usagef("--level %v is not between 0 and 1", af.level)
 	}
-	for _, s := range af.filters {
-		c, err := stats.ParseCondition(s)
-		if err != nil {
-			return opts, usagef("%v", err)
-		}
-		opts.Filter = append(opts.Filter, c)
-	}
-	// Nets: the form's settings, then the command line.
-	if s := f.Settings["nets"]; s != "" {
-		nets, err := stats.ParseNets(s)
-		if err != nil {
-			return opts, fmt.Errorf("form %s settings: %w", f.ID, err)
-		}
-		opts.Nets = append(opts.Nets, nets...)
-	}
-	for _, s := range af.nets {
-		nets, err := stats.ParseNets(s)
-		if err != nil {
-			return opts, usagef("%v", err)
-		}
-		opts.Nets = append(opts.Nets, nets...)
-	}
+	text := stats.OptionText{By: af.by, Filters: af.filters, Questions: af.questions, Nets: af.nets,
+		CI: af.ci, Level: strconv.FormatFloat(af.level, 'g', -1, 64), Lang: af.lang, Weighting: af.weighting, Trim: af.trim}
+	var margins []stats.MarginSpec
+	source := ""
 	if af.weights != "" {
-		method, err := stats.ParseWeightingMethod(af.weighting)
-		if err != nil {
-			return opts, usagef("%v", err)
+		// The method is checked before the file is read, as before.
+		if _, err := stats.ParseWeightingMethod(af.weighting); err != nil {
+			return stats.AnalysisOptions{}, usagef("%v", err)
 		}
 		file, err := os.Open(af.weights)
 		if err != nil {
-			return opts, err
+			return stats.AnalysisOptions{}, err
 		}
-		margins, err := stats.ReadMargins(file)
+		margins, err = stats.ReadMargins(file)
 		file.Close()
 		if err != nil {
-			return opts, fmt.Errorf("%s: %w", af.weights, err)
+			return stats.AnalysisOptions{}, fmt.Errorf("%s: %w", af.weights, err)
 		}
-		w := &stats.Weighting{Method: method, Margins: margins, Source: filepath.Base(af.weights)}
-		if af.trim != "" {
-			lo, hi, ok := strings.Cut(af.trim, ",")
-			l, err1 := strconv.ParseFloat(strings.TrimSpace(lo), 64)
-			h, err2 := strconv.ParseFloat(strings.TrimSpace(hi), 64)
-			if !ok || err1 != nil || err2 != nil || l < 0 || (h != 0 && h < l) {
-				return opts, usagef("--trim wants LOW,HIGH (multiples of the mean weight), e.g. 0.2,5")
-			}
-			w.TrimLow, w.TrimHigh = l, h
-		}
-		opts.Weighting = w
-	} else if af.trim != "" {
-		return opts, usagef("--trim needs --weights")
+		source = filepath.Base(af.weights)
+	} else {
+		text.Weighting = "" // only meaningful with --weights
 	}
-	return opts, nil
+	opts, err := text.Options(f, margins, source)
+	if oe, ok := stats.IsOptionError(err); ok {
+		if oe.Unknown {
+			return opts, err
+		}
+		switch oe.Option {
+		case "trim":
+			if af.weights == "" {
+				return opts, usagef("--trim needs --weights")
+			}
+			return opts, usagef("--trim wants LOW,HIGH (multiples of the mean weight), e.g. 0.2,5")
+		}
+		return opts, usagef("%v", oe.Err)
+	}
+	return opts, err
 }
 
 // loadDataset loads a form's valid responses (all with --all-responses)
@@ -390,40 +372,8 @@ func printQuestion(w io.Writer, q stats.QuestionTable, weighted bool) {
 }
 
 // writeAnalysisCSV writes the tables long: one row per (cross-tab group,
-// question, choice).
-func writeAnalysisCSV(w io.Writer, an *stats.Analysis) error {
-	cw := csv.NewWriter(w)
-	cw.Write([]string{"by", "group", "question", "choice", "base", "count", "unweighted_count", "percent", "se", "ci_low", "ci_high", "mean"})
-	num := func(x stats.Num) string {
-		if math.IsNaN(float64(x)) {
-			return ""
-		}
-		return strconv.FormatFloat(float64(x), 'g', -1, 64)
-	}
-	rows := func(by, group string, qs []stats.QuestionTable) {
-		for _, q := range qs {
-			if q.Summary != nil {
-				cw.Write([]string{by, group, q.Name, "", strconv.Itoa(q.Base), "", "", "", num(q.Summary.SE), num(q.Summary.CILow), num(q.Summary.CIHigh), num(q.Summary.Mean)})
-				continue
-			}
-			for _, c := range append(append([]stats.ChoiceEstimate(nil), q.Choices...), q.Nets...) {
-				u := ""
-				if c.UnweightedCount != nil {
-					u = strconv.Itoa(*c.UnweightedCount)
-				}
-				cw.Write([]string{by, group, q.Name, c.Name, strconv.Itoa(q.Base), num(c.Count), u, num(c.Percent), num(c.SE), num(c.CILow), num(c.CIHigh), ""})
-			}
-		}
-	}
-	rows("", "", an.Questions)
-	for _, ct := range an.Crosstabs {
-		for _, g := range ct.Groups {
-			rows(ct.By, g.Name, g.Questions)
-		}
-	}
-	cw.Flush()
-	return cw.Error()
-}
+// question, choice), as the HTTP API's CSV download (stats.Analysis.WriteCSV).
+func writeAnalysisCSV(w io.Writer, an *stats.Analysis) error { return an.WriteCSV(w) }
 
 func printComparison(w io.Writer, c *stats.Comparison) error {
 	fmt.Fprintf(w, "%s compared with %s (percentage points; p from the normal distribution, independent samples)\n", c.FormID, c.BaseFormID)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/govsurvey/govsurvey/collect"
+	"github.com/govsurvey/govsurvey/export"
 	"github.com/govsurvey/govsurvey/form"
 	"github.com/govsurvey/govsurvey/security"
 	"github.com/govsurvey/govsurvey/store"
@@ -64,12 +65,13 @@ func cmdExport(ctx context.Context, a *app, args []string) error {
 	split := fs.Bool("split-multiple", false, "add one 0/1 column per choice of each select_multiple (field/choice)")
 	personal := fs.Bool("personal", false, "include the client column and personal and sensitive fields (csv, xlsx; needs the master key and --purpose; audited)")
 	purpose := fs.String("purpose", "", "why personal fields are exported (with --personal)")
+	all := fs.Bool("all-responses", false, "export every stored response, with columns valid and invalid_reasons when the form has been cleaned (default: only the valid responses of the last cleaning run)")
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if *formID == "" || *out == "" || len(pos) > 0 {
-		return usagef("usage: govsurvey export --form ID --format csv|xlsx|sav|dta|parquet|codebook --out FILE")
+		return usagef("usage: govsurvey export --form ID --format csv|xlsx|sav|dta|parquet|codebook --out FILE [--all-responses]")
 	}
 	switch *format {
 	case "csv", "xlsx":
@@ -77,7 +79,7 @@ func cmdExport(ctx context.Context, a *app, args []string) error {
 		if *personal {
 			return usagef("--personal is for csv and xlsx; the analyst formats are de-identified")
 		}
-		return exportAnalyst(ctx, a, *formID, *format, *out)
+		return exportAnalyst(ctx, a, *formID, *format, *out, *all)
 	default:
 		return usagef("unknown export format %q (csv or xlsx)", *format)
 	}
@@ -92,8 +94,12 @@ func cmdExport(ctx context.Context, a *app, args []string) error {
 	// De-identified by default. Personal fields are the joined view of
 	// the sealing store, which needs the master key; the command line is
 	// the operator's, so the purpose is what the audit log keeps.
+	verdict, err := exportVerdict(ctx, st, fv.FormID, *all)
+	if err != nil {
+		return err
+	}
 	src := store.Store(st)
-	action, detail := security.ActionExport, "format="+*format
+	action, detail := security.ActionExport, "format="+*format+verdictDetail(verdict)
 	if *personal {
 		if err := st.requireKeys(); err != nil {
 			return err
@@ -117,15 +123,21 @@ func cmdExport(ctx context.Context, a *app, args []string) error {
 		}
 		return err
 	}
+	write := func(w io.Writer) (int, error) {
+		if verdict == nil {
+			return collect.Export(ctx, src, fv, f, w, opts)
+		}
+		return export.Table(ctx, src, fv, f, w, opts, verdict)
+	}
 	if *out == "-" {
-		return finish(collect.Export(ctx, src, fv, f, a.stdout, opts))
+		return finish(write(a.stdout))
 	}
 	opts.Progress = collect.TerminalProgress(a.stderr, "export "+filepath.Base(*out))
-	n, err := writeFileAtomically(*out, func(w io.Writer) (int, error) { return collect.Export(ctx, src, fv, f, w, opts) })
+	n, err := writeFileAtomically(*out, write)
 	if err := finish(n, err); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "wrote %d responses to %s\n", n, *out)
+	fmt.Fprintf(a.stdout, "wrote %d %s to %s\n", n, verdictRows(verdict), *out)
 	return nil
 }
 

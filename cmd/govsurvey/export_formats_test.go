@@ -17,6 +17,8 @@ import (
 // TestExportAnalystFormats runs 'govsurvey export' for the analyst formats
 // on a small generated data set: each file starts as its format says it
 // must (the export package's tests read them back with R, PSPP and Arrow).
+// The data are never cleaned, hence --all-responses (TestExportCleaning
+// covers cleaning).
 func TestExportAnalystFormats(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "gs.db")
@@ -64,7 +66,7 @@ func TestExportAnalystFormats(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			out := filepath.Join(dir, tt.file)
-			code, stdout, stderr := runCLI(t, "export", "--form", "netizen_2019", "--format", tt.format, "--out", out, "--db", "sqlite:"+dbPath)
+			code, stdout, stderr := runCLI(t, "export", "--form", "netizen_2019", "--format", tt.format, "--out", out, "--all-responses", "--db", "sqlite:"+dbPath)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}

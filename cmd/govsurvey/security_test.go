@@ -218,7 +218,7 @@ func TestPrivacyEndToEnd(t *testing.T) {
 			mustRun(t, "", "import", "--db", dsn, "--form", "privacy", csvPath)
 			checkAtRest(t, db.name, dsn)
 
-			plain := mustRun(t, "", "export", "--db", dsn, "--form", "privacy", "--out", "-")
+			plain := mustRun(t, "", "export", "--db", dsn, "--form", "privacy", "--out", "-", "--all-responses")
 			for _, s := range append(secretValues, "c1", "fullname") {
 				if strings.Contains(plain, s) {
 					t.Errorf("the default export holds %q:\n%s", s, plain)
@@ -227,7 +227,7 @@ func TestPrivacyEndToEnd(t *testing.T) {
 			if code, _, _ := runCLIIn(t, "", "export", "--db", dsn, "--form", "privacy", "--out", "-", "--personal"); code != 2 {
 				t.Errorf("--personal without --purpose: exit %d", code)
 			}
-			full := mustRun(t, "", "export", "--db", dsn, "--form", "privacy", "--out", "-", "--personal", "--purpose", "抽奖回访")
+			full := mustRun(t, "", "export", "--db", dsn, "--form", "privacy", "--out", "-", "--personal", "--purpose", "抽奖回访", "--all-responses")
 			for _, s := range append(secretValues, "赵六", "c3") {
 				if !strings.Contains(full, s) {
 					t.Errorf("the personal export lacks %q (rotation lost old answers?):\n%s", s, full)

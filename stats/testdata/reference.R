@@ -4,8 +4,9 @@
 #
 # writes reference.json (every case's specification and R's results, numbers
 # printed with %.17g) and the input data as CSV: R's api data sets (apisrs,
-# apistrat, apiclus1, apiclus2; the columns used) and two constructed
-# survey-like data sets with categorical answers (panel.csv, lonely.csv).
+# apistrat, apiclus1, apiclus2; the columns used), mu284, and constructed
+# data sets: two survey-like ones with categorical answers (panel.csv,
+# lonely.csv) and two multi-stage ones (lonely2.csv, stage3.csv).
 # The Go tests rebuild each design, weighting and estimate from the
 # specification and compare; they never need R.
 #
@@ -81,8 +82,36 @@ lonely <- data.frame(st = c(1, 1, 1, 2, 3, 3, 3, 3, 4),
                      y = c(3.5, 4.25, 1, 7, 2, 2.5, 9, 4, 6),
                      w = c(10, 12, 8, 30, 5, 5, 6, 7, 20))
 
+# Multi-stage designs (fpc at every stage): R's mu284 (Särndal et al.'s
+# MU284, 15 of 50 clusters, 3 municipalities each) with a yes/no for
+# svyciprop; lonely2, two stages with a PSU in which one SSU was drawn
+# (N2a: of 3, lonely at stage 2; N2b: of 1, a census) and stage-2 strata
+# st2 (in PSU 1, a stage-2 stratum with one SSU of 4); stage3, three
+# stages, values from a formula (no random numbers, so that the data
+# above keep their seed).
+data(mu284)
+mu284$big <- ifelse(mu284$y1 >= 45, "yes", "no")
+lonely2 <- data.frame(st = c(1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2),
+                      psu = c(1, 1, 1, 2, 2, 3, 3, 4, 5, 5, 5),
+                      st2 = c(1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1),
+                      ssu = c(1, 2, 3, 1, 2, 1, 2, 1, 1, 2, 3),
+                      y = c(3, 4.5, 6, 2, 2.5, 7, 8, 5, 1, 9, 4),
+                      N1 = c(5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4),
+                      N2a = c(10, 10, 10, 6, 6, 2, 2, 3, 7, 7, 7),
+                      N2b = c(10, 10, 4, 6, 6, 2, 2, 1, 7, 7, 7),
+                      keep4 = c(rep("yes", 7), "no", rep("yes", 3)),
+                      keep3 = c("yes", "yes", "no", rep("yes", 8)))
+stage3 <- expand.grid(el = 1:3, ssu = 1:2, psu = 1:5)
+stage3$st <- ifelse(stage3$psu <= 3, 1, 2)
+stage3$el[stage3$psu == 2 & stage3$ssu == 1 & stage3$el == 3] <- NA # two elements there
+stage3 <- stage3[!is.na(stage3$el), c("st", "psu", "ssu", "el")]
+stage3$N1 <- ifelse(stage3$st == 1, 8, 5)
+stage3$N2 <- 4 + stage3$psu %% 3
+stage3$N3 <- 10
+stage3$y <- (stage3$psu * 7 + stage3$ssu * 5 + stage3$el * 3) %% 11 + stage3$psu / 2
+
 datasets <- list(apisrs = apisrs, apistrat = apistrat, apiclus1 = apiclus1, apiclus2 = apiclus2,
-                 panel = panel, lonely = lonely)
+                 panel = panel, lonely = lonely, mu284 = mu284, lonely2 = lonely2, stage3 = stage3)
 api.cols <- c("cds", "stype", "dnum", "snum", "api00", "api99", "enroll", "meals", "ell",
               "sch.wide", "comp.imp", "awards", "both", "pw")
 write.csv(apisrs[, c(api.cols, "fpc")], file.path(out.dir, "apisrs.csv"), row.names = FALSE, na = "")
@@ -91,6 +120,9 @@ write.csv(apiclus1[, c(api.cols, "fpc")], file.path(out.dir, "apiclus1.csv"), ro
 write.csv(apiclus2[, c(api.cols, "fpc1", "fpc2")], file.path(out.dir, "apiclus2.csv"), row.names = FALSE, na = "")
 write.csv(panel, file.path(out.dir, "panel.csv"), row.names = FALSE, na = "")
 write.csv(lonely, file.path(out.dir, "lonely.csv"), row.names = FALSE, na = "")
+write.csv(mu284, file.path(out.dir, "mu284.csv"), row.names = FALSE, na = "")
+write.csv(lonely2, file.path(out.dir, "lonely2.csv"), row.names = FALSE, na = "")
+write.csv(stage3, file.path(out.dir, "stage3.csv"), row.names = FALSE, na = "")
 
 # ---------------------------------------------------------------- specs
 fml <- function(vars) as.formula(paste("~", paste(vars, collapse = "+")))
@@ -313,6 +345,45 @@ for (l in c("adjust", "average", "certainty", "remove")) {
   add(paste("lonely total", l), d.lonely, list(type = "total", vars = I("y")), lonely = l)
 }
 
+# Multi-stage designs with an fpc at every stage: R's default multistage
+# variance (survey.ultimate.cluster=FALSE). No weights: svydesign takes
+# them from the fpcs, as the Go design does.
+d.clus2.fpc <- list(data = "apiclus2", ids = I(c("dnum", "snum")), fpc = I(c("fpc1", "fpc2")))
+d.clus2.fpc.w <- list(data = "apiclus2", ids = I(c("dnum", "snum")), weights = "pw", fpc = I(c("fpc1", "fpc2")))
+d.mu284 <- list(data = "mu284", ids = I(c("id1", "id2")), fpc = I(c("n1", "n2")))
+add("apiclus2_fpc mean", d.clus2.fpc, list(type = "mean", vars = I(c("api00", "meals"))))
+t.api <- list(type = "total", vars = I(c("api00", "meals"))) # enroll has NAs in apiclus2
+add("apiclus2_fpc total", d.clus2.fpc, t.api)
+add("apiclus2_fpc weights total", d.clus2.fpc.w, t.api)
+add("apiclus2_fpc proportions", d.clus2.fpc, p.stype)
+add("apiclus2_fpc ratio", d.clus2.fpc, r.api)
+add("apiclus2_fpc domain", d.clus2.fpc, list(type = "mean", vars = I("api00")), domain = list(var = "stype", eq = "H"))
+for (meth in c("logit", "beta", "mean", "wilson")) add(paste("apiclus2_fpc ciprop", meth), d.clus2.fpc, ci("sch.wide", "Yes", meth))
+add("apiclus2_fpc chisq F", d.clus2.fpc, chi("sch.wide", "stype", "F"))
+add("apiclus2_fpc rake mean", d.clus2.fpc, m.api, steps = raking.clus1)
+add("mu284 mean", d.mu284, list(type = "mean", vars = I("y1")))
+add("mu284 total", d.mu284, list(type = "total", vars = I("y1")))
+add("mu284 domain", d.mu284, list(type = "mean", vars = I("y1")), domain = list(var = "big", eq = "yes"))
+for (meth in c("logit", "beta")) add(paste("mu284 ciprop", meth), d.mu284, ci("big", "yes", meth))
+d.lonely2a <- list(data = "lonely2", ids = I(c("psu", "ssu")), strata = "st", fpc = I(c("N1", "N2a")))
+d.lonely2b <- list(data = "lonely2", ids = I(c("psu", "ssu")), strata = I(c("st", "st2")), fpc = I(c("N1", "N2b")))
+for (l in c("fail", "adjust", "certainty", "remove")) {
+  add(paste("lonely2 stage 2", l), d.lonely2a, list(type = "total", vars = I("y")), lonely = l)
+}
+for (l in c("fail", "adjust", "average", "remove")) {
+  add(paste("lonely2 stage-2 strata", l), d.lonely2b, list(type = "mean", vars = I("y")), lonely = l)
+}
+# Domains of a design without weighting steps: R drops the rows outside,
+# so a lonely stratum left without rows neither fails nor counts.
+add("lonely domain fail", d.lonely, list(type = "mean", vars = I("y")), domain = list(var = "st", eq = "3"))
+add("lonely2 stage 2 domain fail", d.lonely2a, list(type = "total", vars = I("y")), domain = list(var = "keep4", eq = "yes"))
+add("lonely2 stage-2 strata domain average", d.lonely2b, list(type = "mean", vars = I("y")), lonely = "average",
+    domain = list(var = "keep3", eq = "yes"))
+add("lonely2 stage-2 strata domain fail", d.lonely2b, list(type = "mean", vars = I("y")), domain = list(var = "keep3", eq = "yes"))
+d.stage3 <- list(data = "stage3", ids = I(c("psu", "ssu", "el")), strata = "st", fpc = I(c("N1", "N2", "N3")))
+add("stage3 mean", d.stage3, list(type = "mean", vars = I("y")))
+add("stage3 total", d.stage3, list(type = "total", vars = I("y")))
+
 # ---------------------------------------------------------------- run
 results <- lapply(cases, function(cs) {
   options(survey.lonely.psu = cs$lonely)
@@ -323,7 +394,8 @@ results <- lapply(cases, function(cs) {
     keep[is.na(keep)] <- FALSE
     des <- des[keep, ]
   }
-  res <- estimate(des, cs$estimator)
+  # An error is a result too (the lonely-PSU rule "fail").
+  res <- tryCatch(estimate(des, cs$estimator), error = function(e) list(error = conditionMessage(e)))
   res$n_design <- nrow(des)
   cs$result <- res
   cs
