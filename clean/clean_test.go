@@ -422,10 +422,10 @@ func TestSettingsFor(t *testing.T) {
 		{"go duration", map[string]string{"burst_window": "1h30m", "burst_max": "3", "straightlining_run": "4"},
 			func(s *clean.Settings) { s.BurstWindow, s.BurstMax, s.StraightliningRun = 90*time.Minute, 3, 4 }, ""},
 		{"other columns are not cleaning's", map[string]string{"form_title": "x", "instance_name": "y"}, func(*clean.Settings) {}, ""},
-		{"bad ratio", map[string]string{"speeding_ratio": "1.5"}, nil, "settings column speeding_ratio: \"1.5\" is not a share"},
-		{"bad switch", map[string]string{"honeypot_rule": "maybe"}, nil, "settings column honeypot_rule: \"maybe\" is not on or off"},
-		{"bad count", map[string]string{"burst_max": "0"}, nil, "settings column burst_max"},
-		{"bad window", map[string]string{"burst_window": "soon"}, nil, "settings column burst_window"},
+		{"bad ratio", map[string]string{"speeding_ratio": "1.5"}, nil, "settings!2: column speeding_ratio: \"1.5\" is not a share"},
+		{"bad switch", map[string]string{"honeypot_rule": "maybe"}, nil, "settings!2: column honeypot_rule: \"maybe\" is not on or off"},
+		{"bad count", map[string]string{"burst_max": "0"}, nil, "settings!2: column burst_max"},
+		{"bad window", map[string]string{"burst_window": "soon"}, nil, "settings!2: column burst_window"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package clean
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -157,18 +158,20 @@ func SettingsFor(f *form.Form) (Settings, error) {
 		headers = append(headers, h)
 	}
 	sort.Strings(headers)
-	var problems []string
+	var problems []error
 	for _, h := range headers {
 		st, ok := byName[snake(h)]
 		if !ok {
 			continue
 		}
 		if err := st.parse(&s, strings.TrimSpace(f.Settings[h])); err != nil {
-			problems = append(problems, fmt.Sprintf("clean: form %s: settings column %s: %v", f.ID, h, err))
+			problems = append(problems, fmt.Errorf("clean: form %s: %w", f.ID, f.NewSettingError(h, err)))
 		}
 	}
 	if len(problems) > 0 {
-		return Settings{}, fmt.Errorf("%s", strings.Join(problems, "\n"))
+		// Each is a *form.SettingError (wrapped), so a checker can name
+		// every bad column, not only the first.
+		return Settings{}, errors.Join(problems...)
 	}
 	return s, nil
 }

@@ -254,6 +254,7 @@ func (c *compiler) readSettings(f *Form) {
 		return
 	}
 	r := s.Rows[0]
+	f.settingsSheet, f.settingsRow = s.Name, r.Num
 	for _, h := range s.Header {
 		v := r.Cells[h]
 		if h == "" || v == "" {

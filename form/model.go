@@ -30,6 +30,11 @@ type Form struct {
 	// is filled by Compile, or on first use for a form read back with
 	// FromDefinition.
 	exprs atomic.Pointer[map[string]*exprResult]
+	// settingsSheet and settingsRow locate the settings row as written, so
+	// that a bad setting is named sheet!row (see SettingError); a form read
+	// back with FromDefinition has neither.
+	settingsSheet string
+	settingsRow   int
 }
 
 // Question is one row of the survey sheet: a question, a note, a metadata

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/govsurvey/govsurvey/form"
@@ -23,13 +22,13 @@ const RetentionSetting = "retention_days"
 
 // RetentionDays reads a form's retention: 0 when it sets none (keep).
 func RetentionDays(f *form.Form) (int, error) {
-	v := strings.TrimSpace(f.Settings[RetentionSetting])
+	col, v := f.Setting(RetentionSetting)
 	if v == "" {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
-		return 0, fmt.Errorf("security: form %s: %s %q is not a whole number of days (1 or more)", f.ID, RetentionSetting, v)
+		return 0, fmt.Errorf("security: form %s: %w", f.ID, f.NewSettingError(col, fmt.Errorf("%q is not a whole number of days (1 or more)", v)))
 	}
 	return n, nil
 }

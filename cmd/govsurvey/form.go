@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 
-	"github.com/govsurvey/govsurvey/collect"
 	"github.com/govsurvey/govsurvey/form"
+	"github.com/govsurvey/govsurvey/formcheck"
 	"github.com/govsurvey/govsurvey/security"
 	"github.com/govsurvey/govsurvey/store"
 )
@@ -44,7 +44,7 @@ func formCheck(ctx context.Context, a *app, args []string) error {
 	}
 	failed := 0
 	for _, path := range files {
-		f, err := form.ParseFile(path)
+		f, err := formcheck.ParseFile(path)
 		if err != nil {
 			failed++
 			var fe *form.Error
@@ -88,7 +88,7 @@ func formAdd(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		fv, f, created, err := collect.AddForm(ctx, st, filepath.Base(path), data)
+		fv, f, created, err := formcheck.AddForm(ctx, st, filepath.Base(path), data)
 		if err != nil {
 			return prefixProblems(path, err)
 		}
