@@ -251,6 +251,11 @@ func (c *Collector) latestForm(ctx context.Context, formID string) (latestForm, 
 	return lf, nil
 }
 
+// Location is where the collector reads open_at and close_at written
+// without a zone (Options.Location): the console shows and edits them in
+// it, so that both read a schedule alike.
+func (c *Collector) Location() *time.Location { return c.loc }
+
 // Open reports whether form f takes submissions at now; when not, the
 // error is a *ClosedError saying why.
 func (c *Collector) Open(f *form.Form) error {
@@ -267,7 +272,8 @@ func (c *Collector) Open(f *form.Form) error {
 // stored and nothing changed (whatever this submission holds, and even
 // after the form has closed). Errors: store.ErrNotFound (no such form or
 // revision), *ClosedError, *BadRequestError, *FieldError (422),
-// ErrBusy/ErrClosed (503), or a store error.
+// *InvitationError (403), *QuotaFullError (409), ErrBusy/ErrClosed (503),
+// or a store error.
 func (c *Collector) Submit(ctx context.Context, formID string, s Submission, m Meta) (Receipt, error) {
 	id, ok := instanceID(s.InstanceID)
 	if !ok {
@@ -280,7 +286,9 @@ func (c *Collector) Submit(ctx context.Context, formID string, s Submission, m M
 	rc, err := c.submit(ctx, formID, id, s, m)
 	var closed *ClosedError
 	var field *FieldError
-	if errors.As(err, &closed) || errors.As(err, &field) {
+	var invite *InvitationError
+	var quota *QuotaFullError
+	if errors.As(err, &closed) || errors.As(err, &field) || errors.As(err, &invite) || errors.As(err, &quota) {
 		// A retry whose first attempt was stored but whose answer was lost
 		// must still learn its receipt, even if the form has closed since
 		// or the retry differs: the instance id is what counts.
@@ -337,8 +345,21 @@ func (c *Collector) submit(ctx context.Context, formID, id string, s Submission,
 		Client: m.Client, Channel: channel, Answers: enc,
 		Honeypot: s.Honeypot != "", Receipt: NewReceipt(), Paradata: para,
 	}
+	already, took, err := c.admit(ctx, lf.f, formID, id, s.Token, answers)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if already != nil {
+		return Receipt{InstanceID: id, Receipt: already.Receipt}, nil
+	}
 	added, err := c.committer.Add(ctx, r)
 	if err != nil {
+		if took && (errors.Is(err, ErrBusy) || errors.Is(err, ErrClosed)) {
+			// Never queued, so never stored: give the slots back.
+			if _, rerr := c.st.ReleaseQuotas(context.WithoutCancel(ctx), formID, id); rerr != nil {
+				c.log.Warn("releasing quota slots of a refused submission", "form", formID, "instance_id", id, "err", rerr)
+			}
+		}
 		return Receipt{}, err
 	}
 	if added {
@@ -367,5 +388,11 @@ func (c *Collector) Withdraw(ctx context.Context, receipt string) (store.Respons
 		return store.Response{}, err
 	}
 	c.withdrawn(ctx, r)
+	// Its quota slots go back, here and not in the same transaction: a
+	// failure leaves them taken, and withdrawing again (not an error)
+	// frees them then.
+	if _, err := c.st.ReleaseQuotas(ctx, r.FormID, r.InstanceID); err != nil {
+		return store.Response{}, fmt.Errorf("collect: withdrawal of %s: %w", r.InstanceID, err)
+	}
 	return r, nil
 }

@@ -14,11 +14,21 @@ import (
 // AddForm compiles an XLSForm file and registers it: a new form, a new
 // revision of a changed form, or nothing for an unchanged one (created is
 // false). The original file is kept byte for byte beside the definition.
+//
+// AddForm checks the form as the form package does, not the settings
+// other packages read (cleaning rules, nets, retention): paths that take
+// a form from a user call formcheck.AddForm, which checks them all.
 func AddForm(ctx context.Context, st store.Store, name string, data []byte) (fv store.FormVersion, f *form.Form, created bool, err error) {
 	f, err = form.Parse(name, data)
 	if err != nil {
 		return store.FormVersion{}, nil, false, err
 	}
+	return AddCompiled(ctx, st, name, data, f)
+}
+
+// AddCompiled registers f, compiled from the file name holding data, as
+// AddForm does, for a caller that has compiled and checked it already.
+func AddCompiled(ctx context.Context, st store.Store, name string, data []byte, f *form.Form) (fv store.FormVersion, _ *form.Form, created bool, err error) {
 	def, err := f.Definition()
 	if err != nil {
 		return store.FormVersion{}, nil, false, fmt.Errorf("collect: %w", err)

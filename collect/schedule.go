@@ -1,8 +1,8 @@
 package collect
 
 import (
+	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/govsurvey/govsurvey/form"
@@ -32,17 +32,20 @@ func (e *ClosedError) Error() string {
 	return fmt.Sprintf("collect: form %s is closed", e.FormID)
 }
 
-// ScheduleOf reads f's schedule.
+// ScheduleOf reads f's schedule. A bad value is a *form.SettingError
+// (wrapped) naming its column.
 func ScheduleOf(f *form.Form, loc *time.Location) (Schedule, error) {
 	var s Schedule
-	for key, v := range f.Settings {
-		k := strings.ToLower(strings.TrimSpace(key))
-		if k != "open_at" && k != "close_at" {
+	openCol, _ := f.Setting("open_at")
+	closeCol, _ := f.Setting("close_at")
+	for _, k := range []string{"open_at", "close_at"} {
+		col, v := f.Setting(k)
+		if col == "" {
 			continue
 		}
-		t, dateOnly, err := scheduleTime(strings.TrimSpace(v), loc)
+		t, dateOnly, err := scheduleTime(v, loc)
 		if err != nil {
-			return Schedule{}, fmt.Errorf("collect: form %s: settings %s %q: %w", f.ID, k, v, err)
+			return Schedule{}, fmt.Errorf("collect: form %s: %w", f.ID, f.NewSettingError(col, fmt.Errorf("%q is %w", v, err)))
 		}
 		if k == "open_at" {
 			s.Opens = t
@@ -54,7 +57,7 @@ func ScheduleOf(f *form.Form, loc *time.Location) (Schedule, error) {
 		}
 	}
 	if !s.Opens.IsZero() && !s.Closes.IsZero() && !s.Opens.Before(s.Closes) {
-		return Schedule{}, fmt.Errorf("collect: form %s: open_at is not before close_at", f.ID)
+		return Schedule{}, fmt.Errorf("collect: form %s: %w", f.ID, f.NewSettingError(closeCol, fmt.Errorf("is not after %s", openCol)))
 	}
 	return s, nil
 }
@@ -71,7 +74,7 @@ func scheduleTime(v string, loc *time.Location) (t time.Time, dateOnly bool, err
 	if t, err := time.ParseInLocation("2006-01-02", v, loc); err == nil {
 		return t, true, nil
 	}
-	return time.Time{}, false, fmt.Errorf("not a time (write 2019-07-01 08:00 or RFC 3339)")
+	return time.Time{}, false, errors.New("not a time (write 2019-07-01 08:00 or RFC 3339)")
 }
 
 // Check returns a *ClosedError when now is outside the schedule.

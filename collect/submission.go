@@ -24,6 +24,9 @@ type Submission struct {
 	// Honeypot is the web form's hidden trap field: a person never sees
 	// it, so anything in it means a program filled in the form.
 	Honeypot string `json:"honeypot,omitempty"`
+	// Token is the one-time invitation token of an invitation-only form
+	// (the t= of the invitation link); other forms ignore it.
+	Token string `json:"token,omitempty"`
 }
 
 // Paradata is how a response was filled in, kept with it for cleaning and

@@ -193,6 +193,126 @@ var sqliteMigrations = []string{
 	CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
 		BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
 	`,
+	// 5: open data (package publish). Releases and their files are
+	// immutable: triggers refuse UPDATE and DELETE, as for the audit log,
+	// and a correction is a new version. open_keys keeps only a hash of an
+	// API key's secret, with its quotas; open_usage counts each key's
+	// requests per day (kept: the usage record) and open_rate per minute
+	// (only the current minute is kept), in the database so that a quota
+	// holds across serve nodes.
+	`
+	CREATE TABLE releases (
+		id         TEXT    NOT NULL PRIMARY KEY,
+		form_id    TEXT    NOT NULL,
+		version    INTEGER NOT NULL,
+		created_at INTEGER NOT NULL,
+		metadata   TEXT    NOT NULL,
+		UNIQUE (form_id, version)
+	) STRICT;
+
+	CREATE TABLE release_files (
+		release_id TEXT    NOT NULL REFERENCES releases (id),
+		name       TEXT    NOT NULL,
+		size       INTEGER NOT NULL,
+		body       BLOB    NOT NULL,
+		PRIMARY KEY (release_id, name)
+	) STRICT;
+
+	CREATE TRIGGER releases_no_update BEFORE UPDATE ON releases
+		BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;
+	CREATE TRIGGER releases_no_delete BEFORE DELETE ON releases
+		BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;
+	CREATE TRIGGER release_files_no_update BEFORE UPDATE ON release_files
+		BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;
+	CREATE TRIGGER release_files_no_delete BEFORE DELETE ON release_files
+		BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;
+
+	CREATE TABLE open_keys (
+		hash       TEXT    NOT NULL PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		owner      TEXT    NOT NULL,
+		per_day    INTEGER NOT NULL,
+		per_minute INTEGER NOT NULL,
+		hours_from INTEGER NOT NULL,
+		hours_to   INTEGER NOT NULL,
+		created_at INTEGER NOT NULL,
+		revoked_at INTEGER
+	) STRICT;
+
+	CREATE TABLE open_usage (
+		key_hash TEXT    NOT NULL,
+		day      TEXT    NOT NULL,
+		requests INTEGER NOT NULL,
+		PRIMARY KEY (key_hash, day)
+	) STRICT;
+
+	CREATE TABLE open_rate (
+		key_hash TEXT    NOT NULL,
+		minute   TEXT    NOT NULL,
+		requests INTEGER NOT NULL,
+		PRIMARY KEY (key_hash, minute)
+	) STRICT;
+	`,
+	// 6: invitations and quotas (package collect). An invitation keeps
+	// only a hash of its one-time token; instance_id is the submission the
+	// token was spent on (NULL while unused), set by one conditional
+	// UPDATE so that two submissions racing for a token cannot both win.
+	// quota_counts holds the taken slots of each quota (form, field,
+	// choice); quota_claims records which submission took which slot, so
+	// that a retried submission takes none and a withdrawal frees its own.
+	`
+	CREATE TABLE invitations (
+		token_hash  TEXT    NOT NULL PRIMARY KEY,
+		form_id     TEXT    NOT NULL,
+		instance_id TEXT,
+		created_at  INTEGER NOT NULL,
+		used_at     INTEGER
+	) STRICT;
+
+	CREATE INDEX invitations_form_idx ON invitations (form_id);
+
+	CREATE TABLE quota_counts (
+		form_id TEXT    NOT NULL,
+		field   TEXT    NOT NULL,
+		value   TEXT    NOT NULL,
+		n       INTEGER NOT NULL CHECK (n >= 0),
+		PRIMARY KEY (form_id, field, value)
+	) STRICT;
+
+	CREATE TABLE quota_claims (
+		form_id     TEXT NOT NULL,
+		instance_id TEXT NOT NULL,
+		field       TEXT NOT NULL,
+		value       TEXT NOT NULL,
+		PRIMARY KEY (form_id, instance_id, field, value)
+	) STRICT;
+	`,
+	// 7: starts of the web form (store_counts.go), for the completion
+	// rate: how many respondents passed the consent page, per form and
+	// per hour (hour is the unix microseconds of its first instant, UTC).
+	// Nothing about the respondent is kept.
+	`
+	CREATE TABLE form_starts (
+		form_id TEXT    NOT NULL,
+		hour    INTEGER NOT NULL,
+		n       INTEGER NOT NULL CHECK (n >= 0),
+		PRIMARY KEY (form_id, hour)
+	) STRICT;
+	`,
+	// 8: windowed counters shared by serve nodes (sql_counter.go): the
+	// login throttle (names are keyed hashes, never an address or a typed
+	// user name) and users' daily export volume. Rows expire and are
+	// swept; nothing here is a record.
+	`
+	CREATE TABLE counters (
+		name       TEXT    NOT NULL PRIMARY KEY,
+		hits       INTEGER NOT NULL CHECK (hits >= 0),
+		last_at    INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL
+	) STRICT;
+
+	CREATE INDEX counters_expires_idx ON counters (expires_at);
+	`,
 }
 
 var postgresMigrations = []string{
@@ -348,6 +468,108 @@ var postgresMigrations = []string{
 		FOR EACH ROW EXECUTE FUNCTION govsurvey_append_only();
 	CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints
 		FOR EACH STATEMENT EXECUTE FUNCTION govsurvey_append_only();
+	`,
+	// 5: open data; see the SQLite step 5. TRUNCATE is refused too.
+	`
+	CREATE TABLE releases (
+		id         TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+		form_id    TEXT COLLATE "C" NOT NULL,
+		version    INTEGER NOT NULL,
+		created_at BIGINT  NOT NULL,
+		metadata   TEXT    NOT NULL,
+		UNIQUE (form_id, version)
+	);
+
+	CREATE TABLE release_files (
+		release_id TEXT COLLATE "C" NOT NULL REFERENCES releases (id),
+		name       TEXT COLLATE "C" NOT NULL,
+		size       BIGINT NOT NULL,
+		body       BYTEA  NOT NULL,
+		PRIMARY KEY (release_id, name)
+	);
+
+	CREATE TRIGGER releases_immutable BEFORE UPDATE OR DELETE ON releases
+		FOR EACH ROW EXECUTE FUNCTION govsurvey_append_only();
+	CREATE TRIGGER releases_no_truncate BEFORE TRUNCATE ON releases
+		FOR EACH STATEMENT EXECUTE FUNCTION govsurvey_append_only();
+	CREATE TRIGGER release_files_immutable BEFORE UPDATE OR DELETE ON release_files
+		FOR EACH ROW EXECUTE FUNCTION govsurvey_append_only();
+	CREATE TRIGGER release_files_no_truncate BEFORE TRUNCATE ON release_files
+		FOR EACH STATEMENT EXECUTE FUNCTION govsurvey_append_only();
+
+	CREATE TABLE open_keys (
+		hash       TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		owner      TEXT    NOT NULL,
+		per_day    INTEGER NOT NULL,
+		per_minute INTEGER NOT NULL,
+		hours_from INTEGER NOT NULL,
+		hours_to   INTEGER NOT NULL,
+		created_at BIGINT  NOT NULL,
+		revoked_at BIGINT
+	);
+
+	CREATE TABLE open_usage (
+		key_hash TEXT COLLATE "C" NOT NULL,
+		day      TEXT COLLATE "C" NOT NULL,
+		requests INTEGER NOT NULL,
+		PRIMARY KEY (key_hash, day)
+	);
+
+	CREATE TABLE open_rate (
+		key_hash TEXT COLLATE "C" NOT NULL,
+		minute   TEXT COLLATE "C" NOT NULL,
+		requests INTEGER NOT NULL,
+		PRIMARY KEY (key_hash, minute)
+	);
+	`,
+	// 6: invitations and quotas; see the SQLite step 6.
+	`
+	CREATE TABLE invitations (
+		token_hash  TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+		form_id     TEXT COLLATE "C" NOT NULL,
+		instance_id TEXT COLLATE "C",
+		created_at  BIGINT NOT NULL,
+		used_at     BIGINT
+	);
+
+	CREATE INDEX invitations_form_idx ON invitations (form_id);
+
+	CREATE TABLE quota_counts (
+		form_id TEXT COLLATE "C" NOT NULL,
+		field   TEXT COLLATE "C" NOT NULL,
+		value   TEXT COLLATE "C" NOT NULL,
+		n       INTEGER NOT NULL CHECK (n >= 0),
+		PRIMARY KEY (form_id, field, value)
+	);
+
+	CREATE TABLE quota_claims (
+		form_id     TEXT COLLATE "C" NOT NULL,
+		instance_id TEXT COLLATE "C" NOT NULL,
+		field       TEXT COLLATE "C" NOT NULL,
+		value       TEXT COLLATE "C" NOT NULL,
+		PRIMARY KEY (form_id, instance_id, field, value)
+	);
+	`,
+	// 7: starts of the web form; see the SQLite step 7.
+	`
+	CREATE TABLE form_starts (
+		form_id TEXT COLLATE "C" NOT NULL,
+		hour    BIGINT NOT NULL,
+		n       BIGINT NOT NULL CHECK (n >= 0),
+		PRIMARY KEY (form_id, hour)
+	);
+	`,
+	// 8: windowed counters; see the SQLite step 8.
+	`
+	CREATE TABLE counters (
+		name       TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+		hits       BIGINT NOT NULL CHECK (hits >= 0),
+		last_at    BIGINT NOT NULL,
+		expires_at BIGINT NOT NULL
+	);
+
+	CREATE INDEX counters_expires_idx ON counters (expires_at);
 	`,
 }
 

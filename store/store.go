@@ -74,6 +74,11 @@ type ResponseFilter struct {
 // Store is everything govsurvey keeps. Implementations are safe for
 // concurrent use.
 type Store interface {
+	CountsStore    // collection progress for the console (store_counts.go)
+	PublishStore   // open-data releases, API keys and their usage (sql_publish.go)
+	AdmissionStore // invitations and quotas per choice (sql_invite.go, sql_quota.go)
+	ClusterStore   // counters shared by serve nodes, and a ping (sql_counter.go)
+
 	// AddForm stores fv as a new revision of its form unless the latest
 	// revision has the same Hash; it returns the stored version (with its
 	// Revision and CreatedAt) and whether it was new.

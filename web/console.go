@@ -17,7 +17,7 @@ func (s *Server) consoleData(r *http.Request, p security.Principal) map[string]a
 		roles[i] = string(role)
 	}
 	return map[string]any{"Lang": l, "T": pageWords(l), "Assets": s.assets.version,
-		"User": p.User, "Roles": strings.Join(roles, ", ")}
+		"User": p.User, "Roles": strings.Join(roles, ", "), "CSRF": s.csrfToken(r), "P": p}
 }
 
 // console serves GET /console.
@@ -39,7 +39,7 @@ func (s *Server) console(w http.ResponseWriter, r *http.Request, p security.Prin
 	data := s.consoleData(r, p)
 	data["Forms"] = forms
 	if p.Can(security.PermAuditRead) {
-		data["Alerts"] = s.recentAlerts()
+		data["Alerts"] = s.recentAlerts(r.Context())
 		data["ShowAlerts"] = true
 	}
 	s.render(w, r, "console.html", data)

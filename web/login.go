@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -44,6 +45,9 @@ func pageWords(l string) map[string]string {
 	for k, v := range loginWords[l] {
 		m[k] = v
 	}
+	maps.Copy(m, consoleWords[l]) // console_words.go
+	maps.Copy(m, consoleOpenWords[l])
+	maps.Copy(m, consoleAdmissionWords[l]) // console_admission_words.go
 	return m
 }
 

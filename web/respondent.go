@@ -313,6 +313,9 @@ func (s *Server) formPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, "form.html", data)
 		return
 	}
+	if s.invitationPage(w, r, f, l, data) { // submit_admission.go
+		return
+	}
 	s.ensureClientCookie(w, r)
 	pages, sp := buildForm(f, fv.FormID, fv.Revision, l)
 	specJSON, err := json.Marshal(sp)
@@ -328,10 +331,12 @@ func (s *Server) formPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "form.html", data)
 }
 
-// closedMessage says, in lang, why a form takes no answers.
+// closedMessage says, in lang, why a form takes no answers. The opening
+// time is shown as the schedule was read: in the collector's location
+// (collect.Options.Location), or in the offset open_at was written with.
 func closedMessage(e *collect.ClosedError, lang string) string {
 	if e.NotYet {
-		return fmt.Sprintf(ui[lang]["not_open"], e.Opens.In(chinaTime).Format("2006-01-02 15:04"))
+		return fmt.Sprintf(ui[lang]["not_open"], e.Opens.Format("2006-01-02 15:04"))
 	}
 	return ui[lang]["closed"]
 }

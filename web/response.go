@@ -69,6 +69,21 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		// The client went away; nobody reads this answer.
 		s.writeError(w, http.StatusServiceUnavailable, "canceled", "request canceled", "")
+	case store.DiskFull(err):
+		// Nothing was acknowledged; the operator must free space (logged).
+		s.log.LogAttrs(r.Context(), slog.LevelError, "database disk full",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		w.Header().Set("Retry-After", "60")
+		s.writeError(w, http.StatusInsufficientStorage, "storage_full",
+			"服务器存储空间不足，请稍后重试。The server is out of storage; please try again later.", "")
+	case store.Unavailable(err):
+		// The database is away (restart, failover); the node reconnects by
+		// itself and a retry of the same instance_id is safe.
+		s.log.LogAttrs(r.Context(), slog.LevelError, "database unavailable",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		w.Header().Set("Retry-After", "5")
+		s.writeError(w, http.StatusServiceUnavailable, "unavailable",
+			"服务暂时不可用，请稍后重试。The service is temporarily unavailable; please try again.", "")
 	default:
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))

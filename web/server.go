@@ -67,6 +67,14 @@ type Options struct {
 	// ExportAlertRows raises an export volume alert when one user exports
 	// more rows than this in a day (0: never).
 	ExportAlertRows int
+	// PublicURL is the respondents' address of the server
+	// ("https://survey.example.gov.cn", a path prefix allowed): the
+	// console's share link and QR code use it instead of the host the
+	// staff member's browser reached. Empty: that host.
+	PublicURL string
+	// ReleaseSigner signs the releases published from the console
+	// (console_open.go); nil: the console cannot publish.
+	ReleaseSigner ReleaseSigner
 }
 
 // Server answers govsurvey's HTTP routes.
@@ -89,7 +97,7 @@ type Server struct {
 	sealing         *security.SealingStore
 	pseudonymKey    security.PseudonymKey
 	exportAlertRows int
-	volume          exportVolume
+	releaseSigner   ReleaseSigner
 	exportAlerts    prometheus.Counter
 	handler         http.Handler // mux, hardened
 
@@ -99,6 +107,9 @@ type Server struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	mux      *http.ServeMux
+
+	starts    *startCounter // the start beacon's counts not yet stored (console_starts.go)
+	publicURL string        // Options.PublicURL
 }
 
 // New builds a Server; templates are parsed here, once.
@@ -165,6 +176,8 @@ func New(opts Options) (*Server, error) {
 		sealing:         opts.Sealing,
 		pseudonymKey:    co.PseudonymKey,
 		exportAlertRows: opts.ExportAlertRows,
+		publicURL:       opts.PublicURL,
+		releaseSigner:   opts.ReleaseSigner,
 		exportAlerts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "govsurvey_export_alerts_total",
 			Help: "Times a user's exported rows in a day passed the alert threshold.",
@@ -217,6 +230,8 @@ func New(opts Options) (*Server, error) {
 func (s *Server) routes() {
 	metrics := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
 	s.public("GET /healthz", s.healthz)
+	// GET /readyz for load balancers (readyz.go).
+	s.routesReady()
 	s.public("GET /metrics", metrics.ServeHTTP) // operators: firewall it (SECURITY.md)
 	s.public("GET /{$}", s.home)
 	s.public("GET /f/{form_id}", s.formPage)
@@ -243,13 +258,22 @@ func (s *Server) routes() {
 	// GET /api/v1/forms/{form_id}/analysis (CONTRACTS.md §8) joins this
 	// table with the statistics work, as a staff route needing
 	// security.PermAnalysisRead.
+	s.routesAnalysis() // analysis, cleaning and analyst exports (api_analysis.go)
 
+	s.routesConsole() // console_routes.go
+	s.routesOpen()    // open data: release pages, downloads, the keyed API (open.go)
+	s.routesConsoleOpen()
+	s.routesConsoleAdmission() // invitations and quotas (console_admission.go)
 	s.public("/", s.notFound)
 }
 
-// Close stores the submissions still queued for group commit. Call it
-// after the HTTP server has shut down.
-func (s *Server) Close() { s.collector.Close() }
+// Close stores the submissions still queued for group commit, and the
+// starts counted since the last write. Call it after the HTTP server has
+// shut down.
+func (s *Server) Close() {
+	s.collector.Close()
+	s.starts.Close()
+}
 
 // Collector is the server's submission collector (for benchmarks and
 // tests that look at group commit).
@@ -336,6 +360,11 @@ type TLSFiles struct{ Cert, Key string }
 // RunTLS is Run over HTTPS when files names a certificate and key (TLS 1.2
 // at least), and plain HTTP when it is empty.
 func RunTLS(ctx context.Context, addr string, files TLSFiles, h http.Handler, log *slog.Logger, ready func(url string)) error {
+	return RunTimeouts(ctx, addr, files, DefaultTimeouts(), h, log, ready)
+}
+
+// RunTimeouts is RunTLS with the connection timeouts t.
+func RunTimeouts(ctx context.Context, addr string, files TLSFiles, t Timeouts, h http.Handler, log *slog.Logger, ready func(url string)) error {
 	var cfg *tls.Config
 	scheme := "http://"
 	if files.Cert != "" || files.Key != "" {
@@ -356,10 +385,10 @@ func RunTLS(ctx context.Context, addr string, files TLSFiles, h http.Handler, lo
 	srv := &http.Server{
 		TLSConfig:         cfg,
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      10 * time.Minute, // exports stream for a while
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write, // exports stream for a while
+		IdleTimeout:       t.Idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

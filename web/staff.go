@@ -61,6 +61,9 @@ func (s *Server) authorize(perm security.Permission, h func(http.ResponseWriter,
 			s.writeError(w, http.StatusForbidden, "forbidden", "your role does not allow this ("+string(perm)+")", "")
 			return
 		}
+		if !s.checkCSRF(w, r, p) { // csrf.go
+			return
+		}
 		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), p)
 	}
 }

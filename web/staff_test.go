@@ -134,10 +134,15 @@ func requestFor(t *testing.T, base, pattern string) (method, u string) {
 // and not declared staff fails the test: making a route public is a
 // decision, taken here.
 var publicRoutes = []string{
-	"GET /healthz", "GET /metrics", "GET /{$}", "GET /f/{form_id}", "GET /withdraw", "POST /withdraw",
+	"GET /healthz", "GET /readyz", "GET /metrics", "GET /{$}", "GET /f/{form_id}", "GET /withdraw", "POST /withdraw",
 	"GET /assets/{name}", "POST /api/v1/forms/{form_id}/submissions", "DELETE /api/v1/receipts/{receipt}",
 	"/api/v1/forms/{form_id}/submissions", "/api/v1/receipts/{receipt}", "/",
 	"GET /login", "POST /login",
+	// The start beacon of form.js (console_starts.go): a count, nothing else.
+	"POST /api/v1/forms/{form_id}/starts",
+	// Open data (open.go): pages and downloads anonymous, the API behind its own key gate.
+	"GET /open", "GET /open/echarts.js", "GET /open/echarts-licence.txt", "GET /open/{release}", "GET /open/{release}/files/{path...}",
+	"GET /open/v1/releases", "GET /open/v1/releases/{release}", "GET /open/v1/releases/{release}/tables/{name}",
 }
 
 // TestRouteTable walks every registered route: each is public by
@@ -184,7 +189,8 @@ func TestRouteTable(t *testing.T) {
 			}
 			if rt.perm == "" {
 				// A fresh session: this route may be logout.
-				r := do(t, e.session(t, "nobody"), method, u, "", "")
+				nobody := e.session(t, "nobody")
+				r := do(t, nobody, method, u, "", "", e.csrf(t, nobody)...)
 				if r.status == http.StatusUnauthorized || r.status == http.StatusForbidden {
 					t.Errorf("a logged-in user without roles: %d", r.status)
 				}
@@ -237,7 +243,7 @@ func TestRouteTable(t *testing.T) {
 		t.Errorf("disabled analyst: %d", r.status)
 	}
 	c = sessions["auditor"]
-	if r := do(t, c, "POST", e.ts.URL+"/logout", "", ""); r.status != http.StatusSeeOther {
+	if r := do(t, c, "POST", e.ts.URL+"/logout", "", "", e.csrf(t, c)...); r.status != http.StatusSeeOther {
 		t.Fatalf("logout: %d %s", r.status, r.body)
 	}
 	if r := do(t, c, "GET", e.ts.URL+"/api/v1/audit/verify", "", ""); r.status != http.StatusUnauthorized {

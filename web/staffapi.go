@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -174,15 +174,22 @@ func (s *Server) exportResponses(w http.ResponseWriter, r *http.Request, p secur
 	s.exported(ctx, p, fv.FormID, rows)
 }
 
-// exportVolume counts each user's exported rows per day (UTC) and raises
-// an alert, once a day per user, when they pass the threshold: in the
-// log, as a metric, in the audit log and on the console.
-type exportVolume struct {
-	mu     sync.Mutex
-	day    string
-	rows   map[string]int
-	alerts []exportAlert // the latest, newest last, at most maxAlerts
-}
+// The export volume: each user's exported rows per day (UTC) are counted
+// in the store (store.ClusterStore), so that the threshold is one for the
+// user whichever serve nodes answer their exports. The one export that
+// takes the count past the threshold raises the alert, once a day per
+// user: in the log, as a metric and in the audit log of the node that
+// served it, and on every node's console, which reads the alerts back
+// from the store. Counter names hold the day and the staff user name.
+const (
+	exportRowsPrefix  = "export-rows:"  // + day + ":" + user: the rows exported that day
+	exportAlertPrefix = "export-alert:" // + day + ":" + user: the rows when the alert was raised
+	// A day's count outlives its day (the name has the day), then is swept.
+	exportRowsWindow = 48 * time.Hour
+	// How long the console shows an alert; the audit log keeps it for good.
+	exportAlertWindow = 30 * 24 * time.Hour
+	maxAlerts         = 50 // the console shows the newest
+)
 
 type exportAlert struct {
 	Time time.Time
@@ -190,32 +197,25 @@ type exportAlert struct {
 	Rows int
 }
 
-const maxAlerts = 50
-
 func (s *Server) exported(ctx context.Context, p security.Principal, formID string, rows int) {
 	if s.exportAlertRows <= 0 || rows == 0 {
 		return
 	}
 	now := time.Now().UTC()
 	day := now.Format(time.DateOnly)
-	v := &s.volume
-	v.mu.Lock()
-	if v.day != day {
-		v.day, v.rows = day, make(map[string]int)
-	}
-	before := v.rows[p.User]
-	after := before + rows
-	v.rows[p.User] = after
-	crossed := before < s.exportAlertRows && after >= s.exportAlertRows
-	if crossed {
-		v.alerts = append(v.alerts, exportAlert{Time: now, User: p.User, Rows: after})
-		if len(v.alerts) > maxAlerts {
-			v.alerts = v.alerts[len(v.alerts)-maxAlerts:]
-		}
-	}
-	v.mu.Unlock()
-	if !crossed {
+	after, err := s.st.AddCounter(ctx, exportRowsPrefix+day+":"+p.User, rows, exportRowsWindow, now)
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "counting exported rows failed: no volume alert for this export",
+			slog.String("user", p.User), slog.Int("rows", rows), slog.Any("err", err))
 		return
+	}
+	// The counter adds atomically, so exactly one export sees the crossing.
+	before := after - rows
+	if before >= s.exportAlertRows || after < s.exportAlertRows {
+		return
+	}
+	if _, err := s.st.AddCounter(ctx, exportAlertPrefix+day+":"+p.User, after, exportAlertWindow, now); err != nil {
+		s.log.Error("keeping an export alert for the console failed", "user", p.User, "err", err)
 	}
 	s.exportAlerts.Inc()
 	s.log.LogAttrs(ctx, slog.LevelWarn, "export volume alert: a user passed the daily threshold",
@@ -229,11 +229,26 @@ func (s *Server) exported(ctx context.Context, p security.Principal, formID stri
 // actionExportAlert records that a user's exports passed the daily threshold.
 const actionExportAlert = "responses.export_alert"
 
-func (s *Server) recentAlerts() []exportAlert {
-	s.volume.mu.Lock()
-	defer s.volume.mu.Unlock()
-	out := make([]exportAlert, len(s.volume.alerts))
-	copy(out, s.volume.alerts)
+// recentAlerts returns the newest export alerts of every node, oldest
+// first. The console shows what it can: a failed read is only logged.
+func (s *Server) recentAlerts(ctx context.Context) []exportAlert {
+	cs, err := s.st.Counters(ctx, exportAlertPrefix, time.Now())
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "reading export alerts failed", slog.Any("err", err))
+		return nil
+	}
+	out := make([]exportAlert, 0, len(cs))
+	for _, c := range cs {
+		_, user, ok := strings.Cut(strings.TrimPrefix(c.Name, exportAlertPrefix), ":")
+		if !ok {
+			continue
+		}
+		out = append(out, exportAlert{Time: c.Last, User: user, Rows: c.Count})
+	}
+	slices.SortStableFunc(out, func(a, b exportAlert) int { return a.Time.Compare(b.Time) })
+	if len(out) > maxAlerts {
+		out = out[len(out)-maxAlerts:]
+	}
 	return out
 }
 

@@ -54,6 +54,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	rc, err := s.collector.Submit(r.Context(), r.PathValue("form_id"), sub, collect.Meta{
 		Client: client, Agent: collect.AgentClass(r.UserAgent()), Channel: channel,
 	})
+	if err != nil && s.refuseAdmission(w, r, err) { // 403 invitations, 409 quotas: submit_admission.go
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -15,7 +15,7 @@ import (
 
 func cmdBench(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 {
-		return usagef("bench needs a benchmark: ingest, import or analyze")
+		return usagef("bench needs a benchmark: ingest, import, analyze or soak")
 	}
 	switch args[0] {
 	case "import":
@@ -24,8 +24,10 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 		return benchIngest(ctx, a, args[1:])
 	case "analyze":
 		return benchAnalyze(ctx, a, args[1:])
+	case "soak":
+		return benchSoak(ctx, a, args[1:])
 	}
-	return usagef("unknown benchmark %q (ingest, import, analyze)", args[0])
+	return usagef("unknown benchmark %q (ingest, import, analyze, soak)", args[0])
 }
 
 // benchIngest drives the submission endpoint over loopback on a throw-away

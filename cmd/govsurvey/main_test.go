@@ -39,7 +39,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"form", "check"}, 2, "needs one or more"},
 		{[]string{"form", "check", "--no-such-flag", "x.md"}, 2, "no-such-flag"},
 		{[]string{"clean"}, 2, "usage: govsurvey clean"},
-		{[]string{"report", "--form", "x"}, 1, "not yet available"},
+		{[]string{"report", "--form", "x"}, 2, "usage: govsurvey report"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, "_"), func(t *testing.T) {

@@ -21,6 +21,8 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	addr := fs.String("addr", envOr("GOVSURVEY_ADDR", "127.0.0.1:8080"), "address to listen on")
 	sf := submissionFlags(fs)
 	sec := securityFlags(fs)
+	timeouts := timeoutFlags(fs)
+	publicURL := publicURLFlag(fs)
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
@@ -31,12 +33,16 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	if err := sec.check(); err != nil {
 		return err
 	}
+	opts := sf.options(a.cfg.DB)
+	if opts.PublicURL, err = checkPublicURL(*publicURL); err != nil {
+		return err
+	}
 	raw, err := store.Open(ctx, a.cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer raw.Close()
-	return serve(ctx, a, raw, *addr, sf.options(a.cfg.DB), sec, nil)
+	return serve(ctx, a, raw, *addr, opts, *timeouts, sec, nil)
 }
 
 // submissionSettings are serve's flags for the submission API.
@@ -82,7 +88,7 @@ func (s submissionSettings) options(dsn string) web.Options {
 // serve runs the server on raw, opened through the keys (a server needs
 // the master key: see serverSecurity), with the retention and checkpoint
 // jobs beside it. banner, if not nil, is told the URL and the store.
-func serve(ctx context.Context, a *app, raw store.Store, addr string, opts web.Options, sec securitySettings,
+func serve(ctx context.Context, a *app, raw store.Store, addr string, opts web.Options, timeouts web.Timeouts, sec securitySettings,
 	banner func(url string, st *secureStore, accounts *security.Accounts)) error {
 	st, accounts, err := a.serverSecurity(ctx, raw, *sec.initKeys)
 	if err != nil {
@@ -92,6 +98,7 @@ func serve(ctx context.Context, a *app, raw store.Store, addr string, opts web.O
 	opts.Sealing, opts.Accounts, opts.Audit = st.SealingStore, accounts, st.audit
 	opts.AuditVerifier = st.keys.Audit.Verifier()
 	opts.PseudonymKey = &st.keys.Pseudonym
+	opts.ReleaseSigner = a.releaseSigner(st) // publishing from the console (publish.go)
 	opts.ExportAlertRows = *sec.exportAlertRows
 	files := web.TLSFiles{Cert: *sec.tlsCert, Key: *sec.tlsKey}
 	opts.TLS = files.Cert != ""
@@ -107,7 +114,7 @@ func serve(ctx context.Context, a *app, raw store.Store, addr string, opts web.O
 	}()
 	// After the listener has shut down: store what group commit holds.
 	defer srv.Close()
-	return web.RunTLS(ctx, addr, files, srv, a.log, func(url string) {
+	return web.RunTimeouts(ctx, addr, files, timeouts, srv, a.log, func(url string) {
 		a.log.Info("listening", "url", url)
 		if banner != nil {
 			banner(url, st, accounts)
@@ -124,12 +131,17 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 	dir := fs.String("data", "govsurvey-data", "directory of the demo's embedded database")
 	n := fs.Int("responses", 300, "sample responses to generate for each form")
 	sec := securityFlags(fs)
+	publicURL := publicURLFlag(fs)
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usagef("demo takes no arguments")
+	}
+	pub, err := checkPublicURL(*publicURL)
+	if err != nil {
+		return err
 	}
 	if !flagSet(fs, "db") && os.Getenv("GOVSURVEY_DB") == "" {
 		a.cfg.DB = "sqlite:" + filepath.Join(*dir, "govsurvey.db")
@@ -151,7 +163,7 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 	if err := loadDemo(ctx, a, st, *n); err != nil {
 		return err
 	}
-	return serve(ctx, a, st.Unwrap(), *addr, web.Options{}, sec, func(url string, st *secureStore, accounts *security.Accounts) {
+	return serve(ctx, a, st.Unwrap(), *addr, web.Options{PublicURL: pub}, web.DefaultTimeouts(), sec, func(url string, st *secureStore, accounts *security.Accounts) {
 		login, err := demoAccount(ctx, st, accounts)
 		if err != nil {
 			a.log.Error("demo account", "err", err)

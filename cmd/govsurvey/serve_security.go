@@ -61,7 +61,10 @@ func (a *app) serverSecurity(ctx context.Context, raw store.Store, initKeys bool
 		return nil, nil, err
 	}
 	st.actor = "system"
-	accounts, err := security.NewAccounts(st, security.AccountOptions{Audit: st.audit})
+	// The login throttle lives in the database: serve nodes sharing it
+	// give an attacker one budget, not one each (docs/operations.md).
+	throttle := security.NewStoreThrottle(st, st.keys.Pseudonym, security.DefaultThrottlePolicy(), nil)
+	accounts, err := security.NewAccounts(st, security.AccountOptions{Audit: st.audit, Throttle: throttle})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -80,12 +83,16 @@ func (a *app) securityJobs(ctx context.Context, st *secureStore, retentionDefaul
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		run := func() {
-			res, err := security.ApplyRetention(ctx, st, st.audit, "system", retentionDefault, time.Now())
-			for _, r := range res {
-				if r.Erased > 0 {
-					a.log.Info("retention: personal data erased", "form", r.FormID, "days", r.Days, "responses", r.Erased)
+			// One node at a time on a shared database (docs/operations.md).
+			_, err := store.RunExclusive(ctx, st.Unwrap(), "retention", func(ctx context.Context) error {
+				res, err := security.ApplyRetention(ctx, st, st.audit, "system", retentionDefault, time.Now())
+				for _, r := range res {
+					if r.Erased > 0 {
+						a.log.Info("retention: personal data erased", "form", r.FormID, "days", r.Days, "responses", r.Erased)
+					}
 				}
-			}
+				return err
+			})
 			if err != nil && ctx.Err() == nil {
 				a.log.Error("retention failed", "err", err)
 			}
@@ -116,6 +123,7 @@ func (a *app) securityJobs(ctx context.Context, st *secureStore, retentionDefaul
 			}
 		}
 	})
+	wg.Go(func() { a.reloadKeysEvery(ctx, st, keyringReloadEvery) })
 	return func() {
 		wg.Wait()
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)

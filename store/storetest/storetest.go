@@ -39,6 +39,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AddResponsesCanceled", testAddResponsesCanceled},
 		{"AddResponsesConcurrent", testAddResponsesConcurrent},
 		{"CountResponses", testCountResponses},
+		{"CollectionCounts", testCollectionCounts},
+		{"Starts", testStarts},
 		{"EachResponseOrder", testEachResponseOrder},
 		{"EachResponseStop", testEachResponseStop},
 		{"EachResponseCancel", testEachResponseCancel},
@@ -63,6 +65,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditAppend", testAuditAppend},
 		{"AuditAppendConcurrent", testAuditAppendConcurrent},
 		{"AuditCheckpoints", testAuditCheckpoints},
+		{"Publish", testPublish}, // publish.go
+		{"Admission", testAdmission},
+		{"Counters", testCounters}, // counter.go
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,11 @@
 
   var st = load();
   if (!st || st.rev !== spec.revision) st = { id: uuid(), rev: spec.revision, answers: {}, times: {}, visits: [] };
+  // The invitation token (t= of the link) travels with the submission; kept
+  // in the draft, and in the language switch, so that a switch keeps it.
+  var tokenEl = $('invitation-token');
+  if (tokenEl && tokenEl.value) st.token = tokenEl.value;
+  if (st.token && $('lang-switch')) $('lang-switch').href += '&t=' + encodeURIComponent(st.token);
 
   // --- reading and writing answers in the page
   function inputs(name) { return form.querySelectorAll('[name="' + name + '"]'); }
@@ -228,7 +233,7 @@
     shownAt = Date.now();
     var body = JSON.stringify({
       instance_id: st.id, revision: spec.revision, started: st.started, ended: new Date().toISOString(),
-      answers: answers(), paradata: paradata(), honeypot: $('hp-website').value
+      answers: answers(), paradata: paradata(), honeypot: $('hp-website').value, token: st.token
     });
     busy(true);
     send(body, 0);
@@ -248,7 +253,8 @@
         if (res.status >= 500 && res.status !== 501) return retry();
         busy(false);
         var e = j.error || {};
-        if (res.status === 422 && e.field && has(spec.items, e.field)) {
+        // 422: an answer the server refuses; 409: a full quota of an answer.
+        if ((res.status === 422 || res.status === 409) && e.field && has(spec.items, e.field)) {
           setStatus('');
           var box = form.querySelector('[data-item="' + e.field + '"]');
           var page = box && box.closest('[data-page]');
@@ -297,9 +303,21 @@
     ev.preventDefault();
     if (!$('submit').hidden) submit(); else if (cur >= 0) step(1);
   });
+  // The start beacon, for the console's completion rate: once per page
+  // load, a random id of the load and nothing else, without cookies
+  // (web/console_starts.go). The console's preview posts nowhere.
+  var beaconSent = false;
+  function beacon() {
+    var sub = form.getAttribute('data-submit'), u = sub.replace(/\/submissions(\?|$)/, '/starts$1');
+    if (beaconSent || u === sub) return;
+    beaconSent = true;
+    fetch(u, { method: 'POST', credentials: 'omit', keepalive: true, body: JSON.stringify({ page: uuid() }),
+      headers: { 'Content-Type': 'application/json' } }).catch(function () {});
+  }
   $('agree').addEventListener('click', function () {
     if (!st.started) st.started = new Date().toISOString();
     st.consent = true;
+    beacon();
     var rp = relevantPages();
     if (!rp.length) { submit(); return; } // nothing to ask: a form of metadata only
     show(rp[0], true);
