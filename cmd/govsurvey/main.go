@@ -62,7 +62,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"demo", "start the server on the embedded store with the 2019 forms and sample responses", cmdDemo},
+		{"demo", "start the server on the embedded store with both surveys, 2019 and 2018 waves, seed-plan responses, cleaned", cmdDemo},
 		{"serve", "run the server", cmdServe},
 		{"form", "check, add, list and export XLSForm questionnaires", cmdForm},
 		{"import", "load responses from a CSV file", cmdImport},

@@ -123,13 +123,17 @@ func serve(ctx context.Context, a *app, raw store.Store, addr string, opts web.O
 }
 
 // cmdDemo makes a ready-to-look-at installation in ./govsurvey-data: the
-// built-in 2019 forms and a few hundred generated responses each (only the
-// first time: an existing demo keeps its data), then serves it.
+// built-in 2019 forms and their 2018 waves with the seed plan's responses
+// at 1/--demo-divisor of the seed report, cleaned, so that every console
+// page has something to show (only the first time: an existing demo keeps
+// its data), then serves it. --responses N instead loads N plain random
+// responses into each 2019 form, with no 2018 wave and no cleaning.
 func cmdDemo(ctx context.Context, a *app, args []string) error {
 	fs := a.newFlags("demo")
 	addr := fs.String("addr", envOr("GOVSURVEY_ADDR", "127.0.0.1:8080"), "address to listen on")
 	dir := fs.String("data", "govsurvey-data", "directory of the demo's embedded database")
-	n := fs.Int("responses", 300, "sample responses to generate for each form")
+	n := fs.Int("responses", 0, "instead of the seed sample: this many random responses for each 2019 form, not cleaned")
+	divisor := fs.Int("demo-divisor", 100, "seed sample size: the seed report's funnel divided by this (1: full size, 189,495 netizens)")
 	sec := securityFlags(fs)
 	publicURL := publicURLFlag(fs)
 	pos, err := a.parse(fs, args)
@@ -138,6 +142,9 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 	}
 	if len(pos) > 0 {
 		return usagef("demo takes no arguments")
+	}
+	if *divisor < 1 {
+		return usagef("--demo-divisor must be at least 1")
 	}
 	pub, err := checkPublicURL(*publicURL)
 	if err != nil {
@@ -160,7 +167,13 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer st.Close()
-	if err := loadDemo(ctx, a, st, *n); err != nil {
+	var loaded []demoLoaded
+	if flagSet(fs, "responses") {
+		err = loadDemo(ctx, a, st, *n)
+	} else {
+		loaded, err = loadSeedDemo(ctx, a, st, *divisor)
+	}
+	if err != nil {
 		return err
 	}
 	return serve(ctx, a, st.Unwrap(), *addr, web.Options{PublicURL: pub}, web.DefaultTimeouts(), sec, func(url string, st *secureStore, accounts *security.Accounts) {
@@ -172,6 +185,7 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 		for _, id := range form.Templates() {
 			fmt.Fprintf(a.stdout, "  %s/f/%s\n", url, id)
 		}
+		printDemoLoaded(a.stdout, loaded, *divisor)
 		fmt.Fprintf(a.stdout, "  console / 管理控制台: %s/console  %s\n", url, login)
 		fmt.Fprintf(a.stdout, "  %s/metrics  %s/healthz\n", url, url)
 		fmt.Fprintf(a.stdout, "The CLI works on %s. Press Ctrl-C to stop. 按 Ctrl-C 停止。\n", a.cfg.DB)
