@@ -232,16 +232,21 @@ func Soak(ctx context.Context, st store.Store, opts SoakOptions) (SoakResult, er
 		}
 		return ok
 	}
+	// send does req and reads its answer to the end, so that the
+	// connection is used again; status 0: no answer.
+	send := func(req *http.Request) (status int, err error) {
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
 	get := func(ctx context.Context, route, path string) bool {
 		req, _ := http.NewRequestWithContext(ctx, "GET", base+path, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := client.Do(req)
-		status := 0
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			status = resp.StatusCode
-		}
+		status, err := send(req)
 		if ctx.Err() != nil {
 			return false
 		}
@@ -287,13 +292,7 @@ func Soak(ctx context.Context, st store.Store, opts SoakOptions) (SoakResult, er
 				req, _ := http.NewRequestWithContext(run, "POST", base+path, bytes.NewReader(buf.Bytes()))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Cookie", "gs_client="+hex.EncodeToString(cookie))
-				resp, err := client.Do(req)
-				status := 0
-				if err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					status = resp.StatusCode
-				}
+				status, err := send(req)
 				if run.Err() != nil {
 					return
 				}

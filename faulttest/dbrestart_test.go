@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govsurvey/govsurvey/internal/proctest"
 	"github.com/govsurvey/govsurvey/store"
 )
 
@@ -21,10 +22,10 @@ func TestDatabaseRestart(t *testing.T) {
 	processTest(t)
 	c := newCluster(t)
 	dsn := c.url()
-	addTemplate(t, dsn, "netizen_2019")
-	n := startServe(t, dsn, masterKey())
+	proctest.AddTemplate(t, dsn, "netizen_2019")
+	n := startServe(t, dsn, proctest.MasterKey())
 
-	l := startLoad(t, []string{n.url}, 6, "restart", func(a answer) string {
+	l := startLoad(t, []string{n.URL}, 6, "restart", func(a answer) string {
 		switch {
 		case a.err != nil:
 			return "no answer (the node must stay up): " + a.String()
@@ -40,20 +41,20 @@ func TestDatabaseRestart(t *testing.T) {
 	defer l.stop()
 
 	client := &http.Client{Timeout: 30 * time.Second}
-	if a := get(client, n.url+"/readyz"); a.status != http.StatusOK {
+	if a := get(client, n.URL+"/readyz"); a.status != http.StatusOK {
 		t.Errorf("/readyz with the database up: %v", a)
 	}
 	waitFor(t, "acknowledgements before the stop", func() bool { return l.ackedCount() >= 150 })
 	c.stop(t)
 	var unready answer
 	waitFor(t, "/readyz to say 503 while the database is away", func() bool {
-		unready = get(client, n.url+"/readyz")
+		unready = get(client, n.URL+"/readyz")
 		return unready.status != http.StatusOK
 	})
 	if unready.status != http.StatusServiceUnavailable || unready.errorCode() != "unavailable" || unready.retryAfter == "" {
 		t.Errorf("/readyz with the database stopped: want 503 unavailable with Retry-After, got %v", unready)
 	}
-	if a := get(client, n.url+"/healthz"); a.status != http.StatusOK {
+	if a := get(client, n.URL+"/healthz"); a.status != http.StatusOK {
 		t.Errorf("/healthz with the database stopped: %v (liveness must not follow the database)", a)
 	}
 	before := l.ackedCount()
@@ -65,7 +66,7 @@ func TestDatabaseRestart(t *testing.T) {
 	c.start(t)
 	during := l.ackedCount()
 	waitFor(t, "/readyz to say 200 after the restart", func() bool {
-		return get(client, n.url+"/readyz").status == http.StatusOK
+		return get(client, n.URL+"/readyz").status == http.StatusOK
 	})
 	waitFor(t, "acknowledgements after the restart", func() bool { return l.ackedCount() >= during+150 })
 	acked := l.stop()

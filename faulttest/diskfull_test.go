@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/govsurvey/govsurvey/internal/proctest"
 	"github.com/govsurvey/govsurvey/store"
 )
 
@@ -44,15 +45,15 @@ func TestDiskFullSQLite(t *testing.T) {
 	})
 	db := filepath.Join(mnt, "full.db")
 	dsn := "sqlite:" + db
-	addTemplate(t, dsn, "netizen_2019")
-	n := startServe(t, dsn, masterKey())
+	proctest.AddTemplate(t, dsn, "netizen_2019")
+	n := startServe(t, dsn, proctest.MasterKey())
 
 	// Leave a little room, so that the load fills it within a few hundred
 	// submissions.
 	filler := filepath.Join(mnt, "filler")
 	fill(t, filler, freeBytes(t, mnt)-256<<10)
 
-	l := startLoad(t, []string{n.url}, 4, "full", func(a answer) string {
+	l := startLoad(t, []string{n.URL}, 4, "full", func(a answer) string {
 		switch {
 		case a.err != nil:
 			return "no answer (the node must stay up): " + a.String()
@@ -75,7 +76,7 @@ func TestDiskFullSQLite(t *testing.T) {
 	}
 	waitFor(t, "acknowledgements after space was freed", func() bool { return l.ackedCount() >= full+100 })
 	acked := l.stop()
-	n.stop(t)
+	n.Stop(t)
 
 	info, err := store.CheckSQLite(context.Background(), db)
 	if err != nil {

@@ -2,11 +2,8 @@ package faulttest
 
 import (
 	"net/http"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/govsurvey/govsurvey/store/storetest"
 )
 
 // TestKillOneOfTwoNodes kills one of two serve nodes on one PostgreSQL
@@ -16,24 +13,16 @@ import (
 // stored; and the killed node, started again on the same database, answers
 // a retry of what it had acknowledged with 200 and the same receipt.
 func TestKillOneOfTwoNodes(t *testing.T) {
-	processTest(t)
-	dsn := storetest.NewPostgresDatabase(t)
-	addTemplate(t, dsn, "netizen_2019")
-	key := masterKey()
-	a := startServe(t, dsn, key)
-	b := startServe(t, dsn, key)
+	dsn, key, a, b := twoNodes(t, "netizen_2019")
 
-	atA := startLoad(t, []string{a.url}, 6, "a", nil) // loses its node
-	atB := startLoad(t, []string{b.url}, 6, "b", func(ans answer) string {
+	atA := startLoad(t, []string{a.URL}, 6, "a", nil) // loses its node
+	atB := startLoad(t, []string{b.URL}, 6, "b", func(ans answer) string {
 		return "the surviving node answered " + ans.String()
 	})
 	defer atA.stop()
 	defer atB.stop()
 	waitFor(t, "load on both nodes", func() bool { return atA.ackedCount() >= 200 && atB.ackedCount() >= 200 })
-	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	a.cmd.Wait()
+	a.Kill(t)
 	ackedA := atA.stop()
 	survivors := atB.ackedCount()
 	waitFor(t, "the surviving node to go on", func() bool { return atB.ackedCount() >= survivors+200 })
@@ -44,7 +33,7 @@ func TestKillOneOfTwoNodes(t *testing.T) {
 	a2 := startServe(t, dsn, key)
 	client := &http.Client{Timeout: 30 * time.Second}
 	for _, id := range ackedA[len(ackedA)-min(len(ackedA), 50):] {
-		ans := submit(client, a2.url, id)
+		ans := submit(client, a2.URL, id)
 		if ans.status != http.StatusOK || ans.receipt() != atA.receipt(id) {
 			t.Errorf("retry of %s after the restart: %v; want 200 with receipt %s", id, ans, atA.receipt(id))
 		}

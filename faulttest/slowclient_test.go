@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/govsurvey/govsurvey/internal/proctest"
 )
 
 // TestSlowClients holds slow connections open against a node started with
@@ -29,18 +31,18 @@ import (
 func TestSlowClients(t *testing.T) {
 	processTest(t)
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "slow.db")
-	addTemplate(t, dsn, "netizen_2019")
-	n := startServe(t, dsn, masterKey(),
+	proctest.AddTemplate(t, dsn, "netizen_2019")
+	n := startServe(t, dsn, proctest.MasterKey(),
 		"--read-header-timeout", "1s", "--read-timeout", "2s", "--idle-timeout", "2s", "--write-timeout", "10s")
-	addr := strings.TrimPrefix(n.url, "http://")
+	addr := strings.TrimPrefix(n.URL, "http://")
 
 	// go_goroutines jitters by one or two above its floor (the runtime's
 	// and the node's own short-lived goroutines): the floor of a few
 	// readings is the baseline.
-	baseline := goroutines(t, n.url)
+	baseline := goroutines(t, n.URL)
 	for range 4 {
 		time.Sleep(50 * time.Millisecond)
-		baseline = min(baseline, goroutines(t, n.url))
+		baseline = min(baseline, goroutines(t, n.URL))
 	}
 	const each = 10
 	kinds := map[string]struct {
@@ -153,22 +155,22 @@ func TestSlowClients(t *testing.T) {
 	// Every idle connection answered and every slow body being read (or
 	// already cut off, and so reported above if it was never taken).
 	waitFor(t, "the slow connections to be taken", func() bool { return settled.Load() == open.Load() })
-	peak := goroutines(t, n.url)
+	peak := goroutines(t, n.URL)
 
 	// Meanwhile the node serves everyone else. On a loaded machine the
 	// slow connections may all be cut before this answer comes: the
 	// overlap is logged, not required, as no deadline can promise it.
-	if a := submit(http.DefaultClient, n.url, "while-slow"); !a.acknowledged(t, "while-slow") {
+	if a := submit(http.DefaultClient, n.URL, "while-slow"); !a.acknowledged(t, "while-slow") {
 		t.Errorf("a submission while slow clients hold connections: %v", a)
 	}
 	held := open.Load() - cut.Load()
 
 	waitFor(t, "the server to cut off every slow connection", func() bool { return cut.Load() == open.Load() })
 	wg.Wait()
-	waitFor(t, "goroutines to come back to the baseline", func() bool { return goroutines(t, n.url) <= baseline+2 })
+	waitFor(t, "goroutines to come back to the baseline", func() bool { return goroutines(t, n.URL) <= baseline+2 })
 	t.Logf("goroutines: %d before, %d with the slow connections taken, %d after all %d were cut off; "+
 		"%d still held when the other submission was acknowledged",
-		baseline, peak, goroutines(t, n.url), open.Load(), held)
+		baseline, peak, goroutines(t, n.URL), open.Load(), held)
 }
 
 // trickle writes one more byte of s (repeated) every 100 ms until the

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govsurvey/govsurvey/internal/proctest"
 	"github.com/govsurvey/govsurvey/security"
 	"github.com/govsurvey/govsurvey/store"
-	"github.com/govsurvey/govsurvey/store/storetest"
 )
 
 // TestLoginThrottleTwoNodes guesses one account's password at two serve
@@ -25,10 +25,8 @@ import (
 // it would take 8 s. Two per-node throttles would refuse nothing before
 // the 9th.
 func TestLoginThrottleTwoNodes(t *testing.T) {
-	processTest(t)
-	dsn := storetest.NewPostgresDatabase(t)
-	key := masterKey()
-	nodes := []*node{startServe(t, dsn, key), startServe(t, dsn, key)}
+	dsn, _, a, b := twoNodes(t)
+	nodes := []*proctest.Node{a, b}
 	free := security.DefaultThrottlePolicy().FreeFailures + 1
 	client := &http.Client{Timeout: 60 * time.Second}
 	login := func(base string) answer {
@@ -44,7 +42,7 @@ func TestLoginThrottleTwoNodes(t *testing.T) {
 	firstRefused := 0
 	checked := 0 // attempts whose password was checked
 	for i := 1; i <= 12 && firstRefused == 0; i++ {
-		a := login(nodes[i%2].url)
+		a := login(nodes[i%2].URL)
 		statuses = append(statuses, a.status)
 		switch {
 		case a.status == http.StatusUnauthorized:

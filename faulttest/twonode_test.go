@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/govsurvey/govsurvey/form"
-	"github.com/govsurvey/govsurvey/store/storetest"
 )
 
 // TestTwoNodes runs two serve nodes on one PostgreSQL database and posts
@@ -20,13 +19,8 @@ import (
 // receipt. A form added while both run is served by both (no node caches
 // a form's absence).
 func TestTwoNodes(t *testing.T) {
-	processTest(t)
-	dsn := storetest.NewPostgresDatabase(t)
-	addTemplate(t, dsn, "netizen_2019")
-	key := masterKey() // the nodes share the master key, as they must
-	a := startServe(t, dsn, key)
-	b := startServe(t, dsn, key)
-	nodes := []string{a.url, b.url}
+	dsn, key, a, b := twoNodes(t, "netizen_2019")
+	nodes := []string{a.URL, b.URL}
 
 	l := startLoad(t, nodes, 8, "two", func(ans answer) string {
 		return "want 201 or 200; got " + ans.String()

@@ -11,7 +11,7 @@ import (
 	"github.com/govsurvey/govsurvey/collect"
 	"github.com/govsurvey/govsurvey/form"
 	"github.com/govsurvey/govsurvey/publish"
-	"github.com/govsurvey/govsurvey/security"
+	"github.com/govsurvey/govsurvey/publish/publishtest"
 	"github.com/govsurvey/govsurvey/stats"
 	"github.com/govsurvey/govsurvey/store"
 	"github.com/govsurvey/govsurvey/store/storetest"
@@ -52,15 +52,7 @@ func TestPublish(t *testing.T) {
 	if _, err := st.AddResponses(ctx, rs); err != nil {
 		t.Fatal(err)
 	}
-	key, err := security.GenerateAuditSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pemKey, _ := key.MarshalPEM()
-	signer, err := publish.NewSigner(pemKey, "Town Office")
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := publishtest.Signer(t, "Town Office")
 
 	if _, err := publish.Publish(ctx, st, f, publish.Spec{Signer: signer}); !errors.Is(err, publish.ErrNotCleaned) {
 		t.Errorf("not cleaned: %v", err)

@@ -434,21 +434,9 @@ func (d *Definition) checkBase(base *form.Form) error {
 // statsNets are the nets for stats.Analyze of form f: those whose
 // question and choices f has (a base wave may lack some).
 func (d *Definition) statsNets(f *form.Form) []stats.Net {
-	var out []stats.Net
-	for _, n := range d.Nets {
-		q := f.Question(n.Question)
-		if q == nil {
-			continue
-		}
-		ok := true
-		for _, c := range n.Choices {
-			if _, found := f.Choice(q.ListName, c); !found {
-				ok = false
-			}
-		}
-		if ok {
-			out = append(out, stats.Net{Question: n.Question, Name: n.Name, Choices: n.Choices})
-		}
+	nets := make([]stats.Net, len(d.Nets))
+	for i, n := range d.Nets {
+		nets[i] = stats.Net{Question: n.Question, Name: n.Name, Choices: n.Choices}
 	}
-	return out
+	return stats.NetsIn(nets, f)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/govsurvey/govsurvey/clean"
@@ -81,27 +80,9 @@ func loadWave(ctx context.Context, st store.Store, f *form.Form) (*wave, error) 
 	}
 	fun.Reasons = clean.Funnel{InvalidByReason: fun.InvalidByReason}.Reasons()
 
-	forms := map[int]*form.Form{}
-	var mu sync.Mutex
 	opts := stats.LoadOptions{
-		Valid: func(id string) bool { return !invalid[id] },
-		Revision: func(rev int) (*form.Form, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if rf, ok := forms[rev]; ok {
-				return rf, nil
-			}
-			fv, err := st.FormRevision(ctx, f.ID, rev)
-			if err != nil {
-				return nil, err
-			}
-			rf, err := form.FromDefinition(fv.Definition)
-			if err != nil {
-				return nil, err
-			}
-			forms[rev] = rf
-			return rf, nil
-		},
+		Valid:    func(id string) bool { return !invalid[id] },
+		Revision: stats.StoreRevisions(ctx, st, f.ID),
 	}
 	if n, err := st.CountResponses(ctx, f.ID); err == nil {
 		opts.Expect = n

@@ -587,31 +587,38 @@ func relevant(conds []*expr.Expr, env expr.Env) bool {
 	return true
 }
 
+// StoreRevisions reads the revisions of form formID from st for
+// LoadOptions.Revision, each once: a dataset mixing revisions asks for
+// the same few again and again. It is safe for concurrent use.
+func StoreRevisions(ctx context.Context, st store.Store, formID string) func(rev int) (*form.Form, error) {
+	forms := map[int]*form.Form{}
+	var mu sync.Mutex
+	return func(rev int) (*form.Form, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if rf, ok := forms[rev]; ok {
+			return rf, nil
+		}
+		fv, err := st.FormRevision(ctx, formID, rev)
+		if err != nil {
+			return nil, err
+		}
+		rf, err := form.FromDefinition(fv.Definition)
+		if err != nil {
+			return nil, err
+		}
+		forms[rev] = rf
+		return rf, nil
+	}
+}
+
 // Load streams the responses of a form from a store into a Dataset: f is
 // the form the dataset is laid out by (normally the latest revision);
 // responses of other revisions are decoded with their own revision, read
 // from the store, and matched by question and choice name.
 func Load(ctx context.Context, st store.Store, f *form.Form, opts LoadOptions) (*Dataset, error) {
 	if opts.Revision == nil {
-		forms := map[int]*form.Form{}
-		var mu sync.Mutex
-		opts.Revision = func(rev int) (*form.Form, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if rf, ok := forms[rev]; ok {
-				return rf, nil
-			}
-			fv, err := st.FormRevision(ctx, f.ID, rev)
-			if err != nil {
-				return nil, err
-			}
-			rf, err := form.FromDefinition(fv.Definition)
-			if err != nil {
-				return nil, err
-			}
-			forms[rev] = rf
-			return rf, nil
-		}
+		opts.Revision = StoreRevisions(ctx, st, f.ID)
 	}
 	if opts.Expect == 0 {
 		if n, err := st.CountResponses(ctx, f.ID); err == nil {

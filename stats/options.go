@@ -171,6 +171,29 @@ func (t OptionText) CheckNets(f *form.Form) error {
 	return nil
 }
 
+// NetsIn keeps the nets whose question and choices f has: one wave's
+// nets applied to another wave, which may lack some (the command line's
+// compare, a report's base wave).
+func NetsIn(nets []Net, f *form.Form) []Net {
+	var out []Net
+	for _, n := range nets {
+		q := f.Question(n.Question)
+		if q == nil {
+			continue
+		}
+		ok := true
+		for _, c := range n.Choices {
+			if _, found := f.Choice(q.ListName, c); !found {
+				ok = false
+			}
+		}
+		if ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // FormNets reads the nets of f's settings column nets and refuses those
 // naming a question or choice f lacks, with a *form.SettingError
 // (wrapped): a form's own nets must fit the form, which is checked when

@@ -86,6 +86,36 @@ func TestOptionText(t *testing.T) {
 	}
 }
 
+// TestNetsIn: a net is kept only when the form has its question and
+// every one of its choices.
+func TestNetsIn(t *testing.T) {
+	f, err := form.Parse("options.md", []byte(optionsForm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		nets string
+		want []string // the names kept
+	}{
+		{"gender.all=male+female; ch.any=web", []string{"all", "any"}},
+		{"gender.all=male+robot; ch.any=web", []string{"any"}},
+		{"nosuch.x=web; gender.m=male", []string{"m"}},
+		{"ch.any=tv", nil},
+	} {
+		nets, err := ParseNets(c.nets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, n := range NetsIn(nets, f) {
+			got = append(got, n.Name)
+		}
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("NetsIn(%s) kept %v, want %v", c.nets, got, c.want)
+		}
+	}
+}
+
 // TestTableRows: the long table has a row per choice and net of every
 // question, overall and per cross-tab group, in TableHeader's columns.
 func TestTableRows(t *testing.T) {

@@ -3,12 +3,8 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/govsurvey/govsurvey/clean"
 	"github.com/govsurvey/govsurvey/collect"
@@ -52,34 +48,11 @@ func (s *Server) exportAPI(w http.ResponseWriter, r *http.Request, p security.Pr
 		ft.contentType, ft.ext = "text/html; charset=utf-8", "html"
 	}
 	all := isOn(q.Get("all"))
-	personal := isOn(q.Get("personal"))
-	purpose := strings.TrimSpace(q.Get("purpose"))
-	fv, f, err := s.forms.Latest(r.Context(), r.PathValue("form_id"))
-	if err != nil {
-		s.fail(w, r, err)
+	ex, ok := s.openExport(w, r, p)
+	if !ok {
 		return
 	}
-	object := "form:" + fv.FormID
-	action := security.ActionExport
-	src := s.st
-	if personal {
-		action = security.ActionExportPersonal
-		if !p.Can(security.PermResponsesExportPersonal) {
-			s.audit(w, r, security.AuditEvent{Actor: actor(p), Action: action, Object: object, Outcome: security.OutcomeDenied, Detail: "no right"})
-			s.writeError(w, http.StatusForbidden, "forbidden", "exporting personal fields needs the data_officer role ("+string(security.PermResponsesExportPersonal)+")", "personal")
-			return
-		}
-		if purpose == "" || utf8.RuneCountInString(purpose) > maxPurpose {
-			s.writeError(w, http.StatusBadRequest, "purpose_required",
-				fmt.Sprintf("state the purpose of a personal export (purpose=…, at most %d characters)", maxPurpose), "purpose")
-			return
-		}
-		if s.sealing == nil {
-			s.fail(w, r, security.ErrNoKeyring)
-			return
-		}
-		src = s.sealing.Joined()
-	}
+	fv, f, src, personal := ex.fv, ex.f, ex.src, ex.personal
 	verdict, err := s.exportVerdict(r.Context(), fv.FormID)
 	if errors.Is(err, clean.ErrNotCleaned) {
 		s.writeError(w, http.StatusConflict, "not_cleaned",
@@ -97,10 +70,7 @@ func (s *Server) exportAPI(w http.ResponseWriter, r *http.Request, p security.Pr
 	} else {
 		detail += " valid_only"
 	}
-	if personal {
-		detail += " purpose=" + strings.ReplaceAll(purpose, "\n", " ")
-	}
-	if !s.audit(w, r, security.AuditEvent{Actor: actor(p), Action: action, Object: object, Outcome: security.OutcomeOK, Detail: detail + " started"}) {
+	if !s.startExport(w, r, ex, detail) {
 		return
 	}
 	h := w.Header()
@@ -121,18 +91,7 @@ func (s *Server) exportAPI(w http.ResponseWriter, r *http.Request, p security.Pr
 		res, err = export.Export(r.Context(), src, fv, f, w, opts)
 		rows = res.Rows
 	}
-	outcome := security.OutcomeOK
-	if err != nil {
-		outcome = security.OutcomeFailed
-		// The status line has gone: the client sees a cut stream.
-		s.log.LogAttrs(r.Context(), slog.LevelError, "export failed", slog.String("form", fv.FormID), slog.Any("err", err))
-	}
-	ctx := context.WithoutCancel(r.Context())
-	if _, err := s.auditLog.Record(ctx, security.AuditEvent{Actor: actor(p), Action: action, Object: object, Outcome: outcome,
-		Detail: fmt.Sprintf("%s rows=%d finished", detail, rows)}); err != nil {
-		s.log.Error("audit of an export failed", "form", fv.FormID, "err", err)
-	}
-	s.exported(ctx, p, fv.FormID, rows)
+	s.finishExport(r, ex, rows, err)
 }
 
 // exportVerdict is the last cleaning run's verdict, overrides applied

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -9,8 +8,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/govsurvey/govsurvey/collect"
-	"github.com/govsurvey/govsurvey/internal/browsertest"
-	"github.com/govsurvey/govsurvey/store/storetest"
 )
 
 // TestBrowserInvitationAndQuota fills testdata/webform.md, an
@@ -20,83 +17,61 @@ import (
 // (the link's token must survive the switch), picks the full province, is
 // shown the quota message at that question, picks another, and submits.
 func TestBrowserInvitationAndQuota(t *testing.T) {
-	browser := browsertest.New(t, 2*time.Minute)
-	st := storetest.OpenSQLite(t)
-	ts := testServer(t, st, Options{}, "invitation=required", "quotas=province=p1:1")
-	tokens, err := collect.CreateInvitations(t.Context(), st, "webform", 2)
+	r := newFormRig(t, 2*time.Minute, "invitation=required", "quotas=province=p1:1")
+	tokens, err := collect.CreateInvitations(t.Context(), r.st, "webform", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	tab := func() (context.Context, func(what string, steps ...chromedp.Action[chromedp.Void])) {
-		ctx, cancel := chromedp.NewContext(browser) // its own sessionStorage
-		t.Cleanup(cancel)
-		return ctx, func(what string, steps ...chromedp.Action[chromedp.Void]) {
-			t.Helper()
-			if err := chromedp.Do(ctx, steps...); err != nil {
-				t.Fatalf("%s: %v", what, err)
-			}
-		}
-	}
-	text := func(ctx context.Context, sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
 	click := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
-	// fill answers up to the last page, province p1 and its first city.
-	fill := func(run func(string, ...chromedp.Action[chromedp.Void]), token, lang string) {
+	// invitee opens a tab and fills answers up to the last page, province
+	// p1 and its first city.
+	invitee := func(token, lang string) *tab {
 		t.Helper()
-		run("open the invitation link",
-			chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile, chromedp.EmulateTouch),
-			chromedp.Navigate(ts.URL+"/f/webform?t="+token),
+		tb := r.tab(t)
+		tb.run("open the invitation link", respondentPhone(),
+			chromedp.Navigate(r.url+"/f/webform?t="+token),
 			chromedp.WaitVisible(chromedp.CSS("#agree")))
 		if lang == "en" {
-			run("switch to English", click("#lang-switch"), chromedp.WaitVisible(chromedp.CSS("#agree")),
+			tb.run("switch to English", click("#lang-switch"), chromedp.WaitVisible(chromedp.CSS("#agree")),
 				chromedp.Poll[chromedp.Void](`document.documentElement.lang === 'en'`))
 		}
-		run("page 1", click("#agree"), chromedp.WaitVisible(chromedp.CSS("#q-age")),
+		tb.run("page 1", click("#agree"), chromedp.WaitVisible(chromedp.CSS("#q-age")),
 			click("#q-consent_ok-0"), chromedp.SendKeys(chromedp.CSS("#q-age"), "30"),
 			click("#next"), chromedp.WaitVisible(chromedp.CSS("#q-employed")))
-		run("work", click("#q-employed-1"), click("#next"), chromedp.WaitVisible(chromedp.CSS("#q-province")))
-		run("province p1", click("#q-province-0"), click("#q-city-0"))
+		tb.run("work", click("#q-employed-1"), click("#next"), chromedp.WaitVisible(chromedp.CSS("#q-province")))
+		tb.run("province p1", click("#q-province-0"), click("#q-city-0"))
+		return tb
 	}
 
 	// The first invitee.
-	ctxA, runA := tab()
-	fill(runA, tokens[0], "zh")
-	runA("submit", click("#submit"), chromedp.WaitVisible(chromedp.CSS("#thanks")))
-	receipt := text(ctxA, "#receipt")
+	a := invitee(tokens[0], "zh")
+	a.run("submit", click("#submit"), chromedp.WaitVisible(chromedp.CSS("#thanks")))
+	receipt := a.rawText("#receipt")
 	if _, ok := collect.ParseReceipt(receipt); !ok {
 		t.Fatalf("receipt %q", receipt)
 	}
 
 	// The same link in another tab: a new submission, refused.
-	ctxB, runB := tab()
-	fill(runB, tokens[0], "zh")
-	runB("submit with a used link", click("#submit"),
+	b := invitee(tokens[0], "zh")
+	b.run("submit with a used link", click("#submit"),
 		chromedp.Poll[chromedp.Void](`document.getElementById('status').textContent.indexOf('已被使用') >= 0`))
-	if got := text(ctxB, "#status"); !strings.Contains(got, "已被使用") {
+	if got := b.rawText("#status"); !strings.Contains(got, "已被使用") {
 		t.Errorf("status %q", got)
 	}
 
 	// The second invitee, in English, into the full quota and out of it.
-	ctxC, runC := tab()
-	fill(runC, tokens[1], "en")
-	runC("submit into the full quota", click("#submit"),
+	c := invitee(tokens[1], "en")
+	c.run("submit into the full quota", click("#submit"),
 		chromedp.Poll[chromedp.Void](`document.getElementById('q-province-err').textContent !== ''`))
-	if got := text(ctxC, "#q-province-err"); !strings.Contains(got, "This quota is full") || !strings.Contains(got, "P1") {
+	if got := c.rawText("#q-province-err"); !strings.Contains(got, "This quota is full") || !strings.Contains(got, "P1") {
 		t.Errorf("province error %q", got)
 	}
-	runC("another province", click("#q-province-1"), click("#q-city-2"),
+	c.run("another province", click("#q-province-1"), click("#q-city-2"),
 		click("#submit"), chromedp.WaitVisible(chromedp.CSS("#thanks")))
-	if n, _ := st.CountResponses(t.Context(), "webform"); n != 2 {
+	if n, _ := r.st.CountResponses(t.Context(), "webform"); n != 2 {
 		t.Errorf("%d responses stored, want 2", n)
 	}
-	if ic, _ := st.InvitationCounts(t.Context(), "webform"); ic.Used != 2 {
+	if ic, _ := r.st.InvitationCounts(t.Context(), "webform"); ic.Used != 2 {
 		t.Errorf("invitations %+v, want both used", ic)
 	}
 }

@@ -9,9 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/govsurvey/govsurvey/collect"
-	"github.com/govsurvey/govsurvey/internal/browsertest"
 	"github.com/govsurvey/govsurvey/store"
-	"github.com/govsurvey/govsurvey/store/storetest"
 )
 
 // TestBrowserRules checks, in Chromium, that the web form applies each
@@ -21,50 +19,20 @@ import (
 // select_multiple; what it finally sends is accepted and stored with the
 // server's own calculation, and flagged when the honeypot was filled in.
 func TestBrowserRules(t *testing.T) {
-	browser := browsertest.New(t, 3*time.Minute)
-	st := storetest.OpenSQLite(t)
-	ts := testServer(t, st, Options{})
-	ctx, cancel := chromedp.NewContext(browser)
-	defer cancel()
-
-	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	is := func(js string) bool {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return v
-	}
+	r := newFormRig(t, 3*time.Minute)
+	st := r.st
+	tb := r.tab(t)
+	run, text, is := tb.run, tb.rawText, tb.is
 	hidden := func(sel string) string {
 		return fmt.Sprintf(`document.querySelector(%s).closest('[hidden]') !== null`, jsString(sel))
 	}
-	typeIn := func(field, value string) chromedp.Action[chromedp.Void] {
-		return chromedp.Steps(
-			chromedp.SetValue(chromedp.CSS("#q-"+field), value),
-			chromedp.Evaluate[chromedp.Void](`document.getElementById('q-`+field+`').dispatchEvent(new Event('change', {bubbles: true}))`),
-		)
-	}
 
 	run("open", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
-		chromedp.Navigate(ts.URL+"/f/webform?lang=en"), chromedp.WaitVisible(chromedp.CSS("#agree")),
+		chromedp.Navigate(r.url+"/f/webform?lang=en"), chromedp.WaitVisible(chromedp.CSS("#agree")),
 		chromedp.Click(chromedp.CSS("#agree")), chromedp.WaitVisible(chromedp.CSS("#page-page-1")))
 
 	// A constraint, with the form's own message.
-	run("age 5", chromedp.Click(chromedp.CSS("#q-consent_ok-0")), typeIn("age", "5"), chromedp.Click(chromedp.CSS("#next")),
+	run("age 5", chromedp.Click(chromedp.CSS("#q-consent_ok-0")), changeField("age", "5"), chromedp.Click(chromedp.CSS("#next")),
 		chromedp.WaitVisible(chromedp.CSS("#summary")))
 	if got := text("#q-age-err"); got != "12 to 99 only" {
 		t.Errorf("age 5: error %q", got)
@@ -73,7 +41,7 @@ func TestBrowserRules(t *testing.T) {
 		t.Error("focus is not on the age field")
 	}
 	// Age 15: the work group is not relevant, so its page is skipped.
-	run("age 15", typeIn("age", "15"), chromedp.Click(chromedp.CSS("#next")), chromedp.WaitVisible(chromedp.CSS("#page-page-3")))
+	run("age 15", changeField("age", "15"), chromedp.Click(chromedp.CSS("#next")), chromedp.WaitVisible(chromedp.CSS("#page-page-3")))
 	if got := text("#progress-text"); got != "Page 2 of 2" {
 		t.Errorf("progress %q without the work page", got)
 	}
@@ -101,14 +69,14 @@ func TestBrowserRules(t *testing.T) {
 	// Back to page 1: at 30 the work page comes back, and required_if
 	// asks for the employer once "employed" is yes.
 	run("back", chromedp.Click(chromedp.CSS("#q-topics-2")), chromedp.Click(chromedp.CSS("#prev")),
-		chromedp.WaitVisible(chromedp.CSS("#page-page-1")), typeIn("age", "30"),
+		chromedp.WaitVisible(chromedp.CSS("#page-page-1")), changeField("age", "30"),
 		chromedp.Click(chromedp.CSS("#next")), chromedp.WaitVisible(chromedp.CSS("#page-work")))
 	run("employed, no employer", chromedp.Click(chromedp.CSS("#q-employed-0")), chromedp.Click(chromedp.CSS("#next")),
 		chromedp.WaitVisible(chromedp.CSS("#summary")))
 	if got := text("#q-employer-err"); got != "This question is required." {
 		t.Errorf("employer: error %q", got)
 	}
-	run("employer", typeIn("employer", "Acme"), chromedp.Click(chromedp.CSS("#next")), chromedp.WaitVisible(chromedp.CSS("#page-page-3")))
+	run("employer", changeField("employer", "Acme"), chromedp.Click(chromedp.CSS("#next")), chromedp.WaitVisible(chromedp.CSS("#page-page-3")))
 	if is(hidden(`[data-item="adult_ok"]`)) {
 		t.Error("adult_ok hidden at age 30")
 	}

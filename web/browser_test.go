@@ -1,10 +1,8 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -14,9 +12,7 @@ import (
 
 	"github.com/govsurvey/govsurvey/collect"
 	"github.com/govsurvey/govsurvey/form"
-	"github.com/govsurvey/govsurvey/internal/browsertest"
 	"github.com/govsurvey/govsurvey/store"
-	"github.com/govsurvey/govsurvey/store/storetest"
 )
 
 // TestBrowserNetizenForm is the issue's acceptance test: headless Chromium
@@ -25,22 +21,14 @@ import (
 // after the first page and skipping that branch; each time it submits,
 // sees the receipt, and the response is in the store with its paradata.
 func TestBrowserNetizenForm(t *testing.T) {
-	browser := browsertest.New(t, 3*time.Minute)
-	st := storetest.OpenSQLite(t)
+	r := newFormRig(t, 3*time.Minute)
 	data, name, err := form.Template("netizen_2019")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := collect.AddForm(t.Context(), st, name, data); err != nil {
+	if _, _, _, err := collect.AddForm(t.Context(), r.st, name, data); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
-	defer srv.Close()
 
 	tests := []struct {
 		name       string
@@ -58,38 +46,17 @@ func TestBrowserNetizenForm(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// A new tab: its own sessionStorage, as a second respondent.
-			ctx, cancel := chromedp.NewContext(browser)
-			defer cancel()
-			receipt := fillNetizen(t, ctx, ts.URL, tt.usedGov, tt.switchToEn, tt.consent, tt.gender, tt.page2of4, tt.required)
-			checkStored(t, st, receipt, tt.usedGov, tt.wantLang)
+			receipt := fillNetizen(r.tab(t), r.url, tt.usedGov, tt.switchToEn, tt.consent, tt.gender, tt.page2of4, tt.required)
+			checkStored(t, r.st, receipt, tt.usedGov, tt.wantLang)
 		})
 	}
 }
 
-func fillNetizen(t *testing.T, ctx context.Context, base string, usedGov, switchToEn bool, consent, gender, page2of4, required string) string {
+// fillNetizen fills the netizen form in tb and returns the receipt shown.
+func fillNetizen(tb *tab, base string, usedGov, switchToEn bool, consent, gender, page2of4, required string) string {
+	t := tb.t
 	t.Helper()
-	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	eval := func(js string) bool {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return v
-	}
+	run, text, eval := tb.run, tb.rawText, tb.is
 	pick := func(field string, choices ...int) chromedp.Action[chromedp.Void] {
 		var steps []chromedp.Action[chromedp.Void]
 		for _, c := range choices {
@@ -99,15 +66,11 @@ func fillNetizen(t *testing.T, ctx context.Context, base string, usedGov, switch
 	}
 	// The province list is long: a drop-down, chosen as a user's select does.
 	dropdown := func(field, value string) chromedp.Action[chromedp.Void] {
-		return chromedp.Steps(
-			chromedp.Focus(chromedp.CSS("#q-"+field)),
-			chromedp.SetValue(chromedp.CSS("#q-"+field), value),
-			chromedp.Evaluate[chromedp.Void](`document.getElementById('q-`+field+`').dispatchEvent(new Event('change', {bubbles: true}))`),
-		)
+		return chromedp.Steps(chromedp.Focus(chromedp.CSS("#q-"+field)), changeField(field, value))
 	}
 
 	run("open the form on a phone",
-		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile, chromedp.EmulateTouch),
+		respondentPhone(),
 		chromedp.Navigate(base+"/f/netizen_2019"),
 		chromedp.WaitVisible(chromedp.CSS("#agree")),
 	)
@@ -140,7 +103,10 @@ func fillNetizen(t *testing.T, ctx context.Context, base string, usedGov, switch
 	if switchToEn {
 		// Change language mid-form: the page reloads in English with the
 		// answers so far kept.
-		run("switch to English", chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS("#page-demo")))
+		// The Chinese page has #page-demo too: wait for the English page
+		// to load, then for the script to show its first page again.
+		tb.follow("switch to English", `html[lang="en"] #page-demo`, chromedp.Click(chromedp.CSS("#lang-switch")))
+		run("English first page", chromedp.WaitVisible(chromedp.CSS("#page-demo")))
 		if got := text("#q-gender legend"); !strings.Contains(got, "Gender") {
 			t.Fatalf("after switching, gender question %q", got)
 		}

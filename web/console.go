@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/govsurvey/govsurvey/form"
 	"github.com/govsurvey/govsurvey/security"
+	"github.com/govsurvey/govsurvey/store"
 )
 
 // The console: the forms, each question's classification, the exports a
@@ -18,6 +20,21 @@ func (s *Server) consoleData(r *http.Request, p security.Principal) map[string]a
 	}
 	return map[string]any{"Lang": l, "T": pageWords(l), "Assets": s.assets.version,
 		"User": p.User, "Roles": strings.Join(roles, ", "), "CSRF": s.csrfToken(r), "P": p}
+}
+
+// formPageData is what a form's console page starts from: the console's
+// data with the latest version of the path's form as .Form, the version
+// and the form; false, having answered (404 for an unknown form), when
+// the form cannot be read.
+func (s *Server) formPageData(w http.ResponseWriter, r *http.Request, p security.Principal) (map[string]any, store.FormVersion, *form.Form, bool) {
+	fv, f, err := s.forms.Latest(r.Context(), r.PathValue("form_id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, fv, nil, false
+	}
+	data := s.consoleData(r, p)
+	data["Form"] = fv
+	return data, fv, f, true
 }
 
 // console serves GET /console.
@@ -47,13 +64,10 @@ func (s *Server) console(w http.ResponseWriter, r *http.Request, p security.Prin
 
 // consoleForm serves GET /console/forms/{form_id}.
 func (s *Server) consoleForm(w http.ResponseWriter, r *http.Request, p security.Principal) {
-	fv, f, err := s.forms.Latest(r.Context(), r.PathValue("form_id"))
-	if err != nil {
-		s.fail(w, r, err)
+	data, _, f, ok := s.formPageData(w, r, p)
+	if !ok {
 		return
 	}
-	data := s.consoleData(r, p)
-	data["Form"] = fv
 	data["Fields"] = fieldsOf(f)
 	data["CanExport"] = p.Can(security.PermResponsesExport)
 	data["CanExportPersonal"] = p.Can(security.PermResponsesExportPersonal)

@@ -57,17 +57,8 @@ func (s *Server) usersData(r *http.Request, p security.Principal) (map[string]an
 
 // consoleUsers serves GET /console/admin/users.
 func (s *Server) consoleUsers(w http.ResponseWriter, r *http.Request, p security.Principal) {
-	data, err := s.usersData(r, p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if n := r.URL.Query().Get("added"); n != "" {
-		data["Notice"] = fmt.Sprintf(pageWords(lang(r))["user_added"], n)
-	} else if n := r.URL.Query().Get("changed"); n != "" {
-		data["Notice"] = fmt.Sprintf(pageWords(lang(r))["user_changed"], n)
-	}
-	s.render(w, r, "console_users.html", data)
+	s.showPage(w, r, p, "console_users.html", s.usersData,
+		doneNotice{"added", "user_added"}, doneNotice{"changed", "user_changed"})
 }
 
 // rolesOf reads the posted role checkboxes.
@@ -86,15 +77,19 @@ func rolesOf(r *http.Request) ([]security.Role, error) {
 	return out, nil
 }
 
-// adminProblem re-renders the users page with a 422 and the problem.
+// adminProblem shows the users page again with the problem (422).
 func (s *Server) adminProblem(w http.ResponseWriter, r *http.Request, p security.Principal, err error) {
-	data, derr := s.usersData(r, p)
-	if derr != nil {
-		s.fail(w, r, derr)
+	s.showAnswer(w, r, p, "console_users.html", s.usersData, err, nil)
+}
+
+// refused answers a change security.Accounts did not make: a failure of
+// the store or the audit log is 500, a refusal shows page again (422).
+func (s *Server) refused(w http.ResponseWriter, r *http.Request, p security.Principal, page string, load pageLoader, err error) {
+	if isServerError(err) {
+		s.fail(w, r, err)
 		return
 	}
-	data["Problem"] = err.Error()
-	s.renderStatus(w, r, http.StatusUnprocessableEntity, "console_users.html", data)
+	s.showAnswer(w, r, p, page, load, err, nil)
 }
 
 // consoleAddUser serves POST /console/admin/users.
@@ -105,15 +100,11 @@ func (s *Server) consoleAddUser(w http.ResponseWriter, r *http.Request, p securi
 		return
 	}
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	err = s.accounts.AddUser(r.Context(), actor(p), name, roles, r.PostFormValue("password"))
-	switch {
-	case err == nil:
-		http.Redirect(w, r, "/console/admin/users?lang="+lang(r)+"&added="+url.QueryEscape(name), http.StatusSeeOther)
-	case errors.Is(err, store.ErrExists), !isServerError(err):
-		s.adminProblem(w, r, p, err)
-	default:
-		s.fail(w, r, err)
+	if err := s.accounts.AddUser(r.Context(), actor(p), name, roles, r.PostFormValue("password")); err != nil {
+		s.refused(w, r, p, "console_users.html", s.usersData, err)
+		return
 	}
+	redirectDone(w, r, "/console/admin/users", "added", name)
 }
 
 // isServerError tells a store or audit failure (500) from a refused
@@ -132,14 +123,10 @@ func (s *Server) consoleSetRoles(w http.ResponseWriter, r *http.Request, p secur
 	}
 	name := r.PathValue("user")
 	if err := s.accounts.SetRoles(r.Context(), actor(p), name, roles); err != nil {
-		if isServerError(err) {
-			s.fail(w, r, err)
-		} else {
-			s.adminProblem(w, r, p, err)
-		}
+		s.refused(w, r, p, "console_users.html", s.usersData, err)
 		return
 	}
-	http.Redirect(w, r, "/console/admin/users?lang="+lang(r)+"&changed="+url.QueryEscape(name), http.StatusSeeOther)
+	redirectDone(w, r, "/console/admin/users", "changed", name)
 }
 
 // consoleSetDisabled serves POST /console/admin/users/{user}/disabled
@@ -152,14 +139,10 @@ func (s *Server) consoleSetDisabled(w http.ResponseWriter, r *http.Request, p se
 		return
 	}
 	if err := s.accounts.SetDisabled(r.Context(), actor(p), name, disabled); err != nil {
-		if isServerError(err) {
-			s.fail(w, r, err)
-		} else {
-			s.adminProblem(w, r, p, err)
-		}
+		s.refused(w, r, p, "console_users.html", s.usersData, err)
 		return
 	}
-	http.Redirect(w, r, "/console/admin/users?lang="+lang(r)+"&changed="+url.QueryEscape(name), http.StatusSeeOther)
+	redirectDone(w, r, "/console/admin/users", "changed", name)
 }
 
 // tokenRow is one token as the tokens page lists it.
@@ -205,15 +188,7 @@ func (s *Server) tokensData(r *http.Request, p security.Principal) (map[string]a
 
 // consoleTokens serves GET /console/admin/tokens.
 func (s *Server) consoleTokens(w http.ResponseWriter, r *http.Request, p security.Principal) {
-	data, err := s.tokensData(r, p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if id := r.URL.Query().Get("revoked"); id != "" {
-		data["Notice"] = fmt.Sprintf(pageWords(lang(r))["token_revoked"], id)
-	}
-	s.render(w, r, "console_tokens.html", data)
+	s.showPage(w, r, p, "console_tokens.html", s.tokensData, doneNotice{"revoked", "token_revoked"})
 }
 
 // consoleNewToken serves POST /console/admin/tokens: the secret is shown
@@ -245,18 +220,7 @@ func (s *Server) consoleNewToken(w http.ResponseWriter, r *http.Request, p secur
 			return
 		}
 	}
-	data, err := s.tokensData(r, p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if problem != nil {
-		data["Problem"] = problem.Error()
-		s.renderStatus(w, r, http.StatusUnprocessableEntity, "console_tokens.html", data)
-		return
-	}
-	data["Secret"] = secret
-	s.render(w, r, "console_tokens.html", data)
+	s.showAnswer(w, r, p, "console_tokens.html", s.tokensData, problem, map[string]any{"Secret": secret})
 }
 
 // consoleRevokeToken serves POST /console/admin/tokens/{token}/revoke
@@ -264,20 +228,10 @@ func (s *Server) consoleNewToken(w http.ResponseWriter, r *http.Request, p secur
 func (s *Server) consoleRevokeToken(w http.ResponseWriter, r *http.Request, p security.Principal) {
 	id := r.PathValue("token")
 	if _, err := s.accounts.RevokeToken(r.Context(), actor(p), r.PostFormValue("owner"), id); err != nil {
-		if isServerError(err) {
-			s.fail(w, r, err)
-			return
-		}
-		data, derr := s.tokensData(r, p)
-		if derr != nil {
-			s.fail(w, r, derr)
-			return
-		}
-		data["Problem"] = err.Error()
-		s.renderStatus(w, r, http.StatusUnprocessableEntity, "console_tokens.html", data)
+		s.refused(w, r, p, "console_tokens.html", s.tokensData, err)
 		return
 	}
-	http.Redirect(w, r, "/console/admin/tokens?lang="+lang(r)+"&revoked="+url.QueryEscape(id), http.StatusSeeOther)
+	redirectDone(w, r, "/console/admin/tokens", "revoked", id)
 }
 
 // auditPage is how many entries one page of the audit viewer shows.

@@ -130,12 +130,10 @@ func (s *Server) consoleInvitations(w http.ResponseWriter, r *http.Request, p se
 // (already in the request's language) when a write was refused.
 func (s *Server) renderInvitations(w http.ResponseWriter, r *http.Request, p security.Principal, status int, problem string) {
 	ctx := r.Context()
-	fv, f, err := s.forms.Latest(ctx, r.PathValue("form_id"))
-	if err != nil {
-		s.fail(w, r, err)
+	data, fv, f, ok := s.formPageData(w, r, p)
+	if !ok {
 		return
 	}
-	data := s.consoleData(r, p)
 	l := data["Lang"].(string)
 	T := data["T"].(map[string]string)
 	// Settings that do not parse close the form (collect.admit): say so
@@ -159,7 +157,6 @@ func (s *Server) renderInvitations(w http.ResponseWriter, r *http.Request, p sec
 		s.fail(w, r, err)
 		return
 	}
-	data["Form"] = fv
 	data["Inv"] = inv
 	data["Quotas"] = quotas
 	data["SettingProblems"] = problems

@@ -7,9 +7,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/govsurvey/govsurvey/internal/browsertest"
-	"github.com/govsurvey/govsurvey/store/storetest"
 )
 
 // TestBrowserAdmission: at phone width a designer opens the invitations
@@ -17,14 +14,9 @@ import (
 // invitee submits with one; the page's invitation and quota counts follow
 // without a reload.
 func TestBrowserAdmission(t *testing.T) {
-	browser := browsertest.New(t, 2*time.Minute)
-	e := newStaffEnv(t, storetest.OpenSQLite(t), Options{})
+	e := newConsoleRig(t, 2*time.Minute, Options{})
 	addWebform(t, e.sealing, "invitation=required", "quotas=province=p1:2")
-	art := artifactDir(t)
-
-	tb := newTab(t, browser, art)
-	tb.login(e.ts.URL, "designer", "/console/forms/webform/invitations?lang=en")
-	tb.run("admission page", chromedp.WaitVisible(chromedp.CSS("#invite-form")))
+	tb := e.staff("designer", "/console/forms/webform/invitations?lang=en", "#invite-form")
 	if got := tb.text("#inv-total"); got != "0" {
 		t.Errorf("invitations before: %q", got)
 	}

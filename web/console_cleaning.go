@@ -270,36 +270,61 @@ func ruleDetail(latest, rf *form.Form, r store.Response, ans form.Answers, reaso
 // the last run (null when never cleaned) and a page of flagged responses
 // (?reason=, ?after=).
 func (s *Server) cleaningAPI(w http.ResponseWriter, r *http.Request, p security.Principal) {
-	_, f, err := s.forms.Latest(r.Context(), r.PathValue("form_id"))
+	q := r.URL.Query()
+	v, err := s.cleaningView(r.Context(), r.PathValue("form_id"), q.Get("reason"), q.Get("after"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	fun, at, err := storedFunnel(r.Context(), s.st, f.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := map[string]any{"funnel": fun, "flagged": []flaggedRow{}}
-	if fun != nil {
-		q := r.URL.Query()
-		rows, next, err := s.flaggedPage(r.Context(), f, q.Get("reason"), q.Get("after"))
-		if err != nil {
-			s.fail(w, r, err)
-			return
+	out := map[string]any{"funnel": v.funnel, "flagged": []flaggedRow{}}
+	if v.funnel != nil {
+		if v.rows != nil {
+			out["flagged"] = v.rows
 		}
-		if rows != nil {
-			out["flagged"] = rows
-		}
-		out["next"] = next
-		out["cleaned_at"] = at
+		out["next"] = v.next
+		out["cleaned_at"] = v.at
 	}
 	s.writeJSON(w, http.StatusOK, out)
 }
 
-// reclean runs the rules over the form's responses (the joined view: the
-// rules judge sealed answers too), audited with the funnel's counts.
-func (s *Server) reclean(w http.ResponseWriter, r *http.Request, p security.Principal, formID string) (clean.Funnel, bool) {
+// cleaningShown is what the cleaning page and GET …/cleaning show: the
+// last run's funnel (nil when never cleaned), when it ran, and one page of
+// the responses it flagged.
+type cleaningShown struct {
+	fv     store.FormVersion
+	funnel *clean.Funnel
+	at     time.Time
+	rows   []flaggedRow
+	next   string
+}
+
+// cleaningView reads the latest revision of the form, its last run's
+// funnel and, when it has been cleaned, the page of flagged responses
+// with reason (all: "") after the instance id after.
+func (s *Server) cleaningView(ctx context.Context, formID, reason, after string) (cleaningShown, error) {
+	var v cleaningShown
+	fv, f, err := s.forms.Latest(ctx, formID)
+	if err != nil {
+		return v, err
+	}
+	v.fv = fv
+	if v.funnel, v.at, err = storedFunnel(ctx, s.st, fv.FormID); err != nil || v.funnel == nil {
+		return v, err
+	}
+	v.rows, v.next, err = s.flaggedPage(ctx, f, reason, after)
+	return v, err
+}
+
+// reclean runs the rules over the responses of the request's form (the
+// joined view: the rules judge sealed answers too), audited with the
+// funnel's counts. false: the request has been answered.
+func (s *Server) reclean(w http.ResponseWriter, r *http.Request, p security.Principal) (clean.Funnel, bool) {
+	fv, _, err := s.forms.Latest(r.Context(), r.PathValue("form_id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return clean.Funnel{}, false
+	}
+	formID := fv.FormID
 	src := s.st
 	if s.sealing != nil {
 		src = s.sealing.Joined()
@@ -327,12 +352,7 @@ const actionCleanRun = "clean.run"
 // recleanAPI serves POST /api/v1/forms/{form_id}/cleaning: run the rules
 // now and answer the funnel.
 func (s *Server) recleanAPI(w http.ResponseWriter, r *http.Request, p security.Principal) {
-	fv, _, err := s.forms.Latest(r.Context(), r.PathValue("form_id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	fun, ok := s.reclean(w, r, p, fv.FormID)
+	fun, ok := s.reclean(w, r, p)
 	if !ok {
 		return
 	}
@@ -424,12 +444,7 @@ func (s *Server) consoleCleaning(w http.ResponseWriter, r *http.Request, p secur
 // consoleReclean serves POST /console/forms/{form_id}/cleaning: run the
 // rules and show the page with the run's counts.
 func (s *Server) consoleReclean(w http.ResponseWriter, r *http.Request, p security.Principal) {
-	fv, _, err := s.forms.Latest(r.Context(), r.PathValue("form_id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	fun, ok := s.reclean(w, r, p, fv.FormID)
+	fun, ok := s.reclean(w, r, p)
 	if !ok {
 		return
 	}
@@ -444,18 +459,14 @@ type funnelLine struct {
 }
 
 func (s *Server) cleaningPage(w http.ResponseWriter, r *http.Request, p security.Principal, ran *clean.Funnel) {
-	fv, f, err := s.forms.Latest(r.Context(), r.PathValue("form_id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	fun, at, err := storedFunnel(r.Context(), s.st, fv.FormID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	q := r.URL.Query()
 	reason, after := q.Get("reason"), q.Get("after")
+	view, err := s.cleaningView(r.Context(), r.PathValue("form_id"), reason, after)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	fv, fun := view.fv, view.funnel
 	data := s.consoleData(r, p)
 	for k, v := range cleaningWords[lang(r)] {
 		data["T"].(map[string]string)[k] = v
@@ -480,14 +491,9 @@ func (s *Server) cleaningPage(w http.ResponseWriter, r *http.Request, p security
 			funnelLine{Label: t["valid"], N: fun.Valid, Total: true})
 		data["Funnel"] = fun
 		data["Lines"] = lines
-		data["CleanedAt"] = at.UTC().Format("2006-01-02 15:04:05Z")
-		rows, next, err := s.flaggedPage(r.Context(), f, reason, after)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		data["Rows"] = rows
-		data["Next"] = next
+		data["CleanedAt"] = view.at.UTC().Format("2006-01-02 15:04:05Z")
+		data["Rows"] = view.rows
+		data["Next"] = view.next
 	}
 	s.render(w, r, "console_cleaning.html", data)
 }

@@ -244,20 +244,16 @@ func hourBars(hs []hourCount) []hourBar {
 
 // consoleCollection serves GET /console/forms/{form_id}/collection.
 func (s *Server) consoleCollection(w http.ResponseWriter, r *http.Request, p security.Principal, pc *provinceCache) {
-	l := lang(r)
-	pr, err := s.progressOf(r.Context(), pc, r.PathValue("form_id"), l)
+	data, fv, _, ok := s.formPageData(w, r, p)
+	if !ok {
+		return
+	}
+	pr, err := s.progressOf(r.Context(), pc, fv.FormID, lang(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	fv, _, err := s.forms.Latest(r.Context(), pr.FormID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	data := s.consoleData(r, p)
 	T := data["T"].(map[string]string)
-	data["Form"] = fv
 	data["Prog"] = pr
 	data["Quotas"] = pr.Quotas // the quota table (console_admission.html)
 	data["Bars"] = hourBars(pr.Hourly)

@@ -192,13 +192,10 @@ func (s *Server) dashboardAPI(w http.ResponseWriter, r *http.Request, _ security
 // consoleDashboard serves GET /console/forms/{form_id}/dashboard: the
 // page's charts are drawn by console.js from the JSON above.
 func (s *Server) consoleDashboard(w http.ResponseWriter, r *http.Request, p security.Principal) {
-	fv, _, err := s.forms.Latest(r.Context(), r.PathValue("form_id"))
-	if err != nil {
-		s.fail(w, r, err)
+	data, _, _, ok := s.formPageData(w, r, p)
+	if !ok {
 		return
 	}
-	data := s.consoleData(r, p)
-	data["Form"] = fv
 	data["Poll"] = dashPollMillis
 	s.render(w, r, "console_dashboard.html", data)
 }

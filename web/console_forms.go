@@ -236,14 +236,11 @@ func (s *Server) scheduleOf(f *form.Form) scheduleView {
 // consoleShare serves GET /console/forms/{form_id}/share: the link, its
 // QR code, and the collection period (editable with forms.write).
 func (s *Server) consoleShare(w http.ResponseWriter, r *http.Request, p security.Principal) {
-	fv, f, err := s.forms.Latest(r.Context(), r.PathValue("form_id"))
-	if err != nil {
-		s.fail(w, r, err)
+	data, fv, f, ok := s.formPageData(w, r, p)
+	if !ok {
 		return
 	}
-	data := s.consoleData(r, p)
 	T := data["T"].(map[string]string)
-	data["Form"] = fv
 	data["Link"] = s.shareURL(r, fv.FormID)
 	data["Schedule"] = s.scheduleOf(f)
 	data["CanWrite"] = p.Can(security.PermFormsWrite)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -317,15 +316,7 @@ func (s *Server) openKeysData(r *http.Request, p security.Principal) (map[string
 
 // consoleOpenKeys serves GET /console/open/keys.
 func (s *Server) consoleOpenKeys(w http.ResponseWriter, r *http.Request, p security.Principal) {
-	data, err := s.openKeysData(r, p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if id := r.URL.Query().Get("revoked"); id != "" {
-		data["Notice"] = fmt.Sprintf(pageWords(lang(r))["ok_revoked"], id)
-	}
-	s.render(w, r, "console_open_keys.html", data)
+	s.showPage(w, r, p, "console_open_keys.html", s.openKeysData, doneNotice{"revoked", "ok_revoked"})
 }
 
 // formInt reads a whole-number field; empty is def.
@@ -381,34 +372,12 @@ func (s *Server) consoleNewOpenKey(w http.ResponseWriter, r *http.Request, p sec
 			return
 		}
 	}
-	data, err := s.openKeysData(r, p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if problem != nil {
-		data["Problem"] = problem.Error()
-		s.renderStatus(w, r, http.StatusUnprocessableEntity, "console_open_keys.html", data)
-		return
-	}
-	data["Secret"], data["SecretName"] = secret, k.Name
-	s.render(w, r, "console_open_keys.html", data)
+	s.showAnswer(w, r, p, "console_open_keys.html", s.openKeysData, problem, map[string]any{"Secret": secret, "SecretName": k.Name})
 }
 
 // consoleRevokeOpenKey serves POST /console/open/keys/{hash}/revoke.
 func (s *Server) consoleRevokeOpenKey(w http.ResponseWriter, r *http.Request, p security.Principal) {
-	hash := r.PathValue("hash")
-	if _, err := s.st.OpenKey(r.Context(), hash); err != nil {
-		s.fail(w, r, err)
-		return
+	if id, ok := s.revokeOpenKeyOf(w, r, p); ok {
+		redirectDone(w, r, "/console/open/keys", "revoked", id)
 	}
-	if !s.audit(w, r, security.AuditEvent{Actor: actor(p), Action: actionOpenKeyRevoke, Object: "openkey:" + hash[:min(12, len(hash))],
-		Outcome: security.OutcomeOK}) {
-		return
-	}
-	if err := s.st.RevokeOpenKey(r.Context(), hash, time.Now()); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/console/open/keys?lang="+lang(r)+"&revoked="+url.QueryEscape(hash[:min(12, len(hash))]), http.StatusSeeOther)
 }

@@ -8,8 +8,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/govsurvey/govsurvey/clean"
-	"github.com/govsurvey/govsurvey/internal/browsertest"
-	"github.com/govsurvey/govsurvey/store/storetest"
 )
 
 // TestBrowserConsoleOpen walks publishing at phone width: a publisher
@@ -17,18 +15,13 @@ import (
 // the public page, and makes an open-API key. Every page fits 375 px,
 // labels its controls and logs no console error.
 func TestBrowserConsoleOpen(t *testing.T) {
-	browser := browsertest.New(t, 3*time.Minute)
 	signer, _ := testReleaseSigner(t)
-	e := newStaffEnv(t, storetest.OpenSQLite(t), Options{ReleaseSigner: signer})
-	seedAnalysis(t, e)
+	e := newConsoleRig(t, 3*time.Minute, Options{ReleaseSigner: signer})
+	seedAnalysis(t, e.staffEnv)
 	if _, err := clean.Run(t.Context(), e.sealing.Joined(), "analysis"); err != nil {
 		t.Fatal(err)
 	}
-	art := artifactDir(t)
-
-	tb := newTab(t, browser, art)
-	tb.login(e.ts.URL, "publisher", "/console/open?lang=en")
-	tb.run("open page", chromedp.WaitVisible(chromedp.CSS("#nav-open")))
+	tb := e.staff("publisher", "/console/open?lang=en", "#nav-open")
 	tb.page("1-open")
 	tb.run("publish with the defaults",
 		chromedp.Click(chromedp.CSS("#pub-analysis > summary")),
@@ -39,13 +32,15 @@ func TestBrowserConsoleOpen(t *testing.T) {
 		t.Errorf("after publishing: %q", got)
 	}
 	tb.page("2-published")
-	tb.run("public page", chromedp.Click(chromedp.CSS("#published a")), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	// The console page has a main h1 too; only the release page's main is
+	// main.open.
+	tb.follow("public page", "main.open h1", chromedp.Click(chromedp.CSS("#published a")))
 	if got := tb.text("main h1"); got == "" {
 		t.Error("the public page has no title")
 	}
 	tb.page("3-public")
-	tb.run("keys", chromedp.Navigate(e.ts.URL+"/console/open/keys?lang=en"), chromedp.WaitVisible(chromedp.CSS("#new-key")),
-		chromedp.SendKeys(chromedp.CSS("#k-name"), "city bureau"),
+	tb.open("keys", e.ts.URL+"/console/open/keys?lang=en", "#new-key")
+	tb.run("make a key", chromedp.SendKeys(chromedp.CSS("#k-name"), "city bureau"),
 		chromedp.Click(chromedp.CSS("#new-key button.primary")),
 		chromedp.WaitVisible(chromedp.CSS("#secret")))
 	if secret := tb.text("#secret"); !strings.HasPrefix(secret, "gsk_") {

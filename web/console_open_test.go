@@ -16,6 +16,7 @@ import (
 	"github.com/govsurvey/govsurvey/clean"
 	"github.com/govsurvey/govsurvey/form"
 	"github.com/govsurvey/govsurvey/publish"
+	"github.com/govsurvey/govsurvey/publish/publishtest"
 	"github.com/govsurvey/govsurvey/security"
 	"github.com/govsurvey/govsurvey/store/storetest"
 )
@@ -24,18 +25,7 @@ import (
 // key to verify against.
 func testReleaseSigner(t *testing.T) (ReleaseSigner, []byte) {
 	t.Helper()
-	key, err := security.GenerateAuditSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pemKey, err := key.MarshalPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := publish.NewSigner(pemKey, "Test Office")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := publishtest.Signer(t, "Test Office")
 	pub, err := s.PublicKeyPEM()
 	if err != nil {
 		t.Fatal(err)

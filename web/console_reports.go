@@ -286,14 +286,11 @@ func (s *Server) makeReport(ctx context.Context, js *reportJobs, j *reportJob) (
 
 // consoleReports serves GET /console/forms/{form_id}/reports.
 func (s *Server) consoleReports(w http.ResponseWriter, r *http.Request, p security.Principal, js *reportJobs) {
-	fv, _, err := s.forms.Latest(r.Context(), r.PathValue("form_id"))
-	if err != nil {
-		s.fail(w, r, err)
+	data, fv, _, ok := s.formPageData(w, r, p)
+	if !ok {
 		return
 	}
-	data := s.consoleData(r, p)
 	T := data["T"].(map[string]string)
-	data["Form"] = fv
 	st := js.status(fv.FormID)
 	data["Job"] = st
 	data["Running"] = st.State == jobQueued || st.State == jobRunning

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,10 +12,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/govsurvey/govsurvey/clean"
-	"github.com/govsurvey/govsurvey/internal/browsertest"
 	"github.com/govsurvey/govsurvey/sample"
 	"github.com/govsurvey/govsurvey/store"
-	"github.com/govsurvey/govsurvey/store/storetest"
 )
 
 // TestBrowserReports walks the reports and the live dashboard at phone
@@ -26,9 +22,7 @@ import (
 // draws its charts with no console error and no request at all; the
 // dashboard draws the same charts with the app's own ECharts.
 func TestBrowserReports(t *testing.T) {
-	browser := browsertest.New(t, 5*time.Minute)
-	e := newStaffEnv(t, storetest.OpenSQLite(t), Options{})
-	art := artifactDir(t)
+	e := newConsoleRig(t, 5*time.Minute, Options{})
 	ctx := t.Context()
 	f, err := sample.SeedForm("netizen_2019")
 	if err != nil {
@@ -56,19 +50,15 @@ func TestBrowserReports(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	tb := newTab(t, browser, art)
+	tb := e.staff("analyst", "/console/forms/netizen_2019/reports?lang=en", "#generate")
 	run, text, is, page := tb.run, tb.text, tb.is, tb.page
-	tb.login(e.ts.URL, "analyst", "/console/forms/netizen_2019/reports?lang=en")
-	run("reports page", chromedp.WaitVisible(chromedp.CSS("#generate")))
 	page("1-reports-none")
 	tb.follow("generate", "#job-stages", chromedp.Click(chromedp.CSS("#generate")))
 	// The running page reloads itself whenever the build ends, so no
 	// script is run on it (one would meet the reload): only a screenshot,
 	// which does not need the page's execution context. page() checks
 	// the same layout once the build has ended.
-	if b, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100)); err == nil {
-		os.WriteFile(filepath.Join(art, "2-reports-running.png"), b, 0o644)
-	}
+	tb.screenshot("2-reports-running")
 	// The page polls the build and reloads itself when it has ended; a
 	// query retries through the reload until the ended page is there, and
 	// that page no longer polls. The guard bounds a build that never ends.
@@ -104,8 +94,7 @@ func TestBrowserReports(t *testing.T) {
 	// The preview: a page of its own in a sandbox, everything inline (its
 	// charts are SVG).
 	run("preview", chromedp.Navigate(e.ts.URL+"/console/forms/netizen_2019/reports/report.html"))
-	if _, err := chromedp.Run(tb.ctx, chromedp.Poll[bool](`window.__chartsDone === true && document.querySelectorAll('div.chart[data-figure] svg').length > 3`,
-		chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(250*time.Millisecond))); err != nil {
+	if err := tb.poll(`window.__chartsDone === true && document.querySelectorAll('div.chart[data-figure] svg').length > 3`, 60*time.Second); err != nil {
 		t.Fatalf("the preview drew no charts: %v", err)
 	}
 	if !is(`performance.getEntriesByType('resource').length === 0`) {
@@ -114,14 +103,11 @@ func TestBrowserReports(t *testing.T) {
 	if !strings.Contains(text("body"), fmtCount(fun.Valid)) {
 		t.Errorf("the preview does not give the %d valid responses", fun.Valid)
 	}
-	if b, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100)); err == nil {
-		os.WriteFile(filepath.Join(art, "4-preview.png"), b, 0o644)
-	}
+	tb.screenshot("4-preview")
 
 	// The dashboard.
-	run("dashboard", chromedp.Navigate(e.ts.URL+"/console/forms/netizen_2019/dashboard?lang=en"), chromedp.WaitVisible(chromedp.CSS("#dash-figures")))
-	if _, err := chromedp.Run(tb.ctx, chromedp.Poll[bool](`document.querySelectorAll('#dash-figures figure canvas').length > 3`,
-		chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(250*time.Millisecond))); err != nil {
+	tb.open("dashboard", e.ts.URL+"/console/forms/netizen_2019/dashboard?lang=en", "#dash-figures")
+	if err := tb.poll(`document.querySelectorAll('#dash-figures figure canvas').length > 3`, 60*time.Second); err != nil {
 		t.Fatalf("the dashboard drew no charts: %v", err)
 	}
 	if got := text("#dash-basis"); !strings.Contains(got, "Valid responses of the last cleaning") {
@@ -132,7 +118,7 @@ func TestBrowserReports(t *testing.T) {
 	}
 	page("5-dashboard")
 	tb.noConsoleErrors()
-	t.Logf("screenshots in %s", art)
+	t.Logf("screenshots in %s", e.art)
 }
 
 // fmtCount writes n as the report does, with thousands separators.

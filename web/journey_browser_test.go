@@ -20,10 +20,7 @@ import (
 
 	"github.com/govsurvey/govsurvey/clean"
 	"github.com/govsurvey/govsurvey/collect"
-	"github.com/govsurvey/govsurvey/form"
-	"github.com/govsurvey/govsurvey/internal/browsertest"
 	"github.com/govsurvey/govsurvey/sample"
-	"github.com/govsurvey/govsurvey/store/storetest"
 )
 
 // TestBrowserJourney is issue #9's "done when" as one story at phone
@@ -41,19 +38,10 @@ import (
 // gave the same answers.
 func TestBrowserJourney(t *testing.T) {
 	const formID = "netizen_2019"
-	chromium := browsertest.New(t, 8*time.Minute)
-	e := newStaffEnv(t, storetest.OpenSQLite(t), Options{})
+	e := newConsoleRig(t, 8*time.Minute, Options{})
 	ctx := t.Context()
-	art := artifactDir(t)
 	origin := e.ts.URL
-	data, name, err := form.Template(formID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	xlsform := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(xlsform, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	xlsform := netizenXLSForm(t)
 	// Illustrative national margins (stats/testdata/README.md explains
 	// them), as a survey office would paste them.
 	margins, err := os.ReadFile("testdata/netizen_margins.csv")
@@ -63,7 +51,7 @@ func TestBrowserJourney(t *testing.T) {
 	off := &journeyOffsite{origin: origin}
 	var tabs []*tab
 	newJourneyTab := func() *tab {
-		tb := journeyTab(t, chromium, art, off)
+		tb := journeyTab(t, e.browser, e.art, off)
 		tabs = append(tabs, tb)
 		return tb
 	}
@@ -78,8 +66,7 @@ func TestBrowserJourney(t *testing.T) {
 
 	// The designer: upload, then open the form for a week.
 	designer := newJourneyTab()
-	designer.login(origin, "designer", "/console/upload")
-	designer.run("upload page", chromedp.WaitVisible(chromedp.CSS("#file")))
+	designer.login(origin, "designer", "/console/upload", "#file")
 	designer.page("01-designer-upload")
 	designer.run("upload the netizen form",
 		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{xlsform}),
@@ -116,13 +103,13 @@ func TestBrowserJourney(t *testing.T) {
 	respond := func(shot string, usedGov bool) {
 		t.Helper()
 		r := newJourneyTab()
-		receipt := fillNetizen(t, r.ctx, origin, usedGov, false, "隐私声明", "您的性别", "第 2 页，共 4 页", "此题为必答题。")
+		receipt := fillNetizen(r, origin, usedGov, false, "隐私声明", "您的性别", "第 2 页，共 4 页", "此题为必答题。")
 		if _, ok := collect.ParseReceipt(receipt); !ok {
 			t.Fatalf("receipt %q", receipt)
 		}
 		// fillNetizen fills the form on a 390 px phone; the receipt is
 		// checked at the journey's 375.
-		r.run("375 px", chromedp.EmulateViewport(375, 812, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch),
+		r.run("375 px", staffPhone(),
 			chromedp.WaitVisible(chromedp.CSS("#receipt")))
 		r.page(shot)
 	}
@@ -146,8 +133,7 @@ func TestBrowserJourney(t *testing.T) {
 	// The analyst, in a fresh browser: the collection page counts a new
 	// submission without being reloaded.
 	analyst := newJourneyTab()
-	analyst.login(origin, "analyst", "/console/forms/"+formID+"/collection")
-	analyst.run("collection page", chromedp.WaitVisible(chromedp.CSS("#total")))
+	analyst.login(origin, "analyst", "/console/forms/"+formID+"/collection", "#total")
 	before := count()
 	if got := analyst.text("#total"); got != strconv.Itoa(before) {
 		t.Fatalf("total %q, %d stored", got, before)
@@ -163,9 +149,8 @@ func TestBrowserJourney(t *testing.T) {
 
 	// Cleaning: the funnel, its first line all responses, its last the
 	// valid ones as the stored flags say.
-	analyst.run("cleaning",
-		chromedp.Navigate(origin+"/console/forms/"+formID+"/cleaning"),
-		chromedp.WaitVisible(chromedp.CSS("#rerun")),
+	analyst.open("cleaning", origin+"/console/forms/"+formID+"/cleaning", "#rerun")
+	analyst.run("run cleaning",
 		chromedp.Click(chromedp.CSS("#rerun")),
 		chromedp.WaitVisible(chromedp.CSS("#ran")),
 		chromedp.WaitVisible(chromedp.CSS("#funnel")),
@@ -184,9 +169,8 @@ func TestBrowserJourney(t *testing.T) {
 	analyst.page("09-analyst-cleaning")
 
 	// A weighted cross-tab, margins pasted from the CSV.
-	analyst.run("analysis",
-		chromedp.Navigate(origin+"/console/forms/"+formID+"/analysis"),
-		chromedp.WaitVisible(chromedp.CSS("#show")),
+	analyst.open("analysis", origin+"/console/forms/"+formID+"/analysis", "#show")
+	analyst.run("a weighted cross-tab",
 		chromedp.Click(chromedp.CSS(`input[name="question"][value="overall_safety"]`)),
 		chromedp.SetValue(chromedp.CSS("#by"), "gender"),
 		chromedp.Click(chromedp.CSS("#weights")),
@@ -241,9 +225,8 @@ func TestBrowserJourney(t *testing.T) {
 
 	// The report: generated on its page, which polls the build and
 	// reloads itself when it has ended; then its HTML and tables downloaded.
-	analyst.run("reports",
-		chromedp.Navigate(origin+"/console/forms/"+formID+"/reports"),
-		chromedp.WaitVisible(chromedp.CSS("#generate")),
+	analyst.open("reports", origin+"/console/forms/"+formID+"/reports", "#generate")
+	analyst.run("generate the report",
 		chromedp.Click(chromedp.CSS("#generate")),
 		chromedp.WaitVisible(chromedp.CSS("#job-stages")),
 	)
@@ -276,7 +259,7 @@ func TestBrowserJourney(t *testing.T) {
 		tb.noConsoleErrors()
 	}
 	off.check(t)
-	t.Logf("screenshots in %s", art)
+	t.Logf("screenshots in %s", e.art)
 }
 
 // journeyTab is a tab in a browser context of its own (cookies and
@@ -286,14 +269,7 @@ func journeyTab(t *testing.T, chromium context.Context, art string, off *journey
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(chromium, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil { // the tab exists before it is watched
-		t.Fatal(err)
-	}
-	tb := &tab{t: t, ctx: ctx, art: art}
-	watch, stop := context.WithCancel(ctx)
-	tb.stop = stop
-	t.Cleanup(stop)
-	watchConsole(watch, &tb.logs)
+	tb := watchTab(t, ctx, art)
 	off.watch(ctx)
 	return tb
 }

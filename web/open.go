@@ -485,19 +485,30 @@ func checkOpenKey(k store.OpenKey) (field, msg string) {
 	return "", ""
 }
 
+// revokeOpenKey serves DELETE /api/v1/open/keys/{hash}.
 func (s *Server) revokeOpenKey(w http.ResponseWriter, r *http.Request, p security.Principal) {
+	if _, ok := s.revokeOpenKeyOf(w, r, p); ok {
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// revokeOpenKeyOf revokes the key the path names, audited first, for the
+// API and the console alike; it returns the key's short id, or false
+// having answered.
+func (s *Server) revokeOpenKeyOf(w http.ResponseWriter, r *http.Request, p security.Principal) (string, bool) {
 	hash := r.PathValue("hash")
 	if _, err := s.st.OpenKey(r.Context(), hash); err != nil {
 		s.fail(w, r, err)
-		return
+		return "", false
 	}
-	if !s.audit(w, r, security.AuditEvent{Actor: actor(p), Action: actionOpenKeyRevoke, Object: "openkey:" + hash[:min(12, len(hash))],
+	id := hash[:min(12, len(hash))]
+	if !s.audit(w, r, security.AuditEvent{Actor: actor(p), Action: actionOpenKeyRevoke, Object: "openkey:" + id,
 		Outcome: security.OutcomeOK}) {
-		return
+		return "", false
 	}
 	if err := s.st.RevokeOpenKey(r.Context(), hash, time.Now()); err != nil {
 		s.fail(w, r, err)
-		return
+		return "", false
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return id, true
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/govsurvey/govsurvey/form"
 	"github.com/govsurvey/govsurvey/publish"
+	"github.com/govsurvey/govsurvey/publish/publishtest"
 	"github.com/govsurvey/govsurvey/security"
 	"github.com/govsurvey/govsurvey/stats"
 	"github.com/govsurvey/govsurvey/store/storetest"
@@ -44,15 +45,7 @@ func openRelease(t *testing.T, e *staffEnv) *publish.Release {
 		{Name: "yes", Count: stats.Num(all[0]), Percent: stats.Num(100 * float64(all[0]) / 117)},
 		{Name: "no", Count: stats.Num(all[1]), Percent: stats.Num(100 * float64(all[1]) / 117)}}}}
 	an.Crosstabs = []stats.Crosstab{ct}
-	key, err := security.GenerateAuditSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pemKey, _ := key.MarshalPEM()
-	signer, err := publish.NewSigner(pemKey, "Town Office")
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := publishtest.Signer(t, "Town Office")
 	rel, err := publish.Build(an, f, publish.Options{Version: 1, Signer: signer})
 	if err != nil {
 		t.Fatal(err)

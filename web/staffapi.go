@@ -14,6 +14,7 @@ import (
 	"github.com/govsurvey/govsurvey/collect"
 	"github.com/govsurvey/govsurvey/form"
 	"github.com/govsurvey/govsurvey/security"
+	"github.com/govsurvey/govsurvey/store"
 )
 
 // The staff API (CONTRACTS.md §8): forms and their definitions, and the
@@ -112,41 +113,11 @@ func (s *Server) exportResponses(w http.ResponseWriter, r *http.Request, p secur
 		s.writeError(w, http.StatusBadRequest, "bad_format", "format is csv or xlsx", "format")
 		return
 	}
-	personal := q.Get("personal") == "1" || q.Get("personal") == "true"
-	purpose := strings.TrimSpace(q.Get("purpose"))
-	fv, f, err := s.forms.Latest(r.Context(), r.PathValue("form_id"))
-	if err != nil {
-		s.fail(w, r, err)
+	ex, ok := s.openExport(w, r, p)
+	if !ok || !s.startExport(w, r, ex, "format="+format) {
 		return
 	}
-	object := "form:" + fv.FormID
-	action := security.ActionExport
-	src := s.st
-	if personal {
-		action = security.ActionExportPersonal
-		if !p.Can(security.PermResponsesExportPersonal) {
-			s.audit(w, r, security.AuditEvent{Actor: actor(p), Action: action, Object: object, Outcome: security.OutcomeDenied, Detail: "no right"})
-			s.writeError(w, http.StatusForbidden, "forbidden", "exporting personal fields needs the data_officer role ("+string(security.PermResponsesExportPersonal)+")", "personal")
-			return
-		}
-		if purpose == "" || utf8.RuneCountInString(purpose) > maxPurpose {
-			s.writeError(w, http.StatusBadRequest, "purpose_required",
-				fmt.Sprintf("state the purpose of a personal export (purpose=…, at most %d characters)", maxPurpose), "purpose")
-			return
-		}
-		if s.sealing == nil {
-			s.fail(w, r, security.ErrNoKeyring)
-			return
-		}
-		src = s.sealing.Joined()
-	}
-	detail := "format=" + format
-	if personal {
-		detail += " purpose=" + strings.ReplaceAll(purpose, "\n", " ")
-	}
-	if !s.audit(w, r, security.AuditEvent{Actor: actor(p), Action: action, Object: object, Outcome: security.OutcomeOK, Detail: detail + " started"}) {
-		return
-	}
+	fv, personal := ex.fv, ex.personal
 	name := fv.FormID + "-responses." + format
 	if format == "xlsx" {
 		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -155,23 +126,89 @@ func (s *Server) exportResponses(w http.ResponseWriter, r *http.Request, p secur
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
-	rows, err := collect.Export(r.Context(), src, fv, f, w, collect.ExportOptions{
+	rows, err := collect.Export(r.Context(), ex.src, fv, ex.f, w, collect.ExportOptions{
 		Format: format, SplitMultiple: q.Get("split_multiple") == "1",
 		IncludeClient: personal, IncludePersonal: personal,
 	})
+	s.finishExport(r, ex, rows, err)
+}
+
+// exportRun is one export through either export route, from the
+// request's gate to the audit record of its end.
+type exportRun struct {
+	fv       store.FormVersion
+	f        *form.Form
+	src      store.Store // the store, or the joined view for a personal export
+	personal bool
+	purpose  string
+	p        security.Principal
+	action   string // security.ActionExport or ActionExportPersonal
+	detail   string // set by startExport
+}
+
+// openExport reads the form and the request's ?personal= and ?purpose=
+// and is the gate of both export routes: a personal export needs the
+// right (a refusal is audited), a stated purpose and the keyring, and
+// reads the joined view, sealed answers opened; any other reads the
+// store, sealed answers left out. false: the request has been answered.
+func (s *Server) openExport(w http.ResponseWriter, r *http.Request, p security.Principal) (*exportRun, bool) {
+	q := r.URL.Query()
+	ex := &exportRun{personal: isOn(q.Get("personal")), purpose: strings.TrimSpace(q.Get("purpose")), p: p, action: security.ActionExport}
+	var err error
+	if ex.fv, ex.f, err = s.forms.Latest(r.Context(), r.PathValue("form_id")); err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	ex.src = s.st
+	if !ex.personal {
+		return ex, true
+	}
+	ex.action = security.ActionExportPersonal
+	if !p.Can(security.PermResponsesExportPersonal) {
+		s.audit(w, r, security.AuditEvent{Actor: actor(p), Action: ex.action, Object: "form:" + ex.fv.FormID, Outcome: security.OutcomeDenied, Detail: "no right"})
+		s.writeError(w, http.StatusForbidden, "forbidden", "exporting personal fields needs the data_officer role ("+string(security.PermResponsesExportPersonal)+")", "personal")
+		return nil, false
+	}
+	if ex.purpose == "" || utf8.RuneCountInString(ex.purpose) > maxPurpose {
+		s.writeError(w, http.StatusBadRequest, "purpose_required",
+			fmt.Sprintf("state the purpose of a personal export (purpose=…, at most %d characters)", maxPurpose), "purpose")
+		return nil, false
+	}
+	if s.sealing == nil {
+		s.fail(w, r, security.ErrNoKeyring)
+		return nil, false
+	}
+	ex.src = s.sealing.Joined()
+	return ex, true
+}
+
+// startExport audits the export before its first byte, detail (the
+// request's format and filters) followed by the stated purpose; false:
+// the audit log failed and the request has been answered.
+func (s *Server) startExport(w http.ResponseWriter, r *http.Request, ex *exportRun, detail string) bool {
+	if ex.personal {
+		detail += " purpose=" + strings.ReplaceAll(ex.purpose, "\n", " ")
+	}
+	ex.detail = detail
+	return s.audit(w, r, security.AuditEvent{Actor: actor(ex.p), Action: ex.action, Object: "form:" + ex.fv.FormID, Outcome: security.OutcomeOK, Detail: detail + " started"})
+}
+
+// finishExport audits the end of a streamed export with its row count
+// and counts the rows toward the export volume alert. A failure is only
+// logged: the status line has gone and the client sees a cut stream.
+func (s *Server) finishExport(r *http.Request, ex *exportRun, rows int, err error) {
 	outcome := security.OutcomeOK
 	if err != nil {
 		outcome = security.OutcomeFailed
-		// The status line has gone: the client sees a cut stream.
-		s.log.LogAttrs(r.Context(), slog.LevelError, "export failed", slog.String("form", fv.FormID), slog.Any("err", err))
+		s.log.LogAttrs(r.Context(), slog.LevelError, "export failed", slog.String("form", ex.fv.FormID), slog.Any("err", err))
 	}
 	// The request may be gone; the record must still be written.
 	ctx := context.WithoutCancel(r.Context())
-	if _, err := s.auditLog.Record(ctx, security.AuditEvent{Actor: actor(p), Action: action, Object: object, Outcome: outcome,
-		Detail: fmt.Sprintf("%s rows=%d finished", detail, rows)}); err != nil {
-		s.log.Error("audit of an export failed", "form", fv.FormID, "err", err)
+	if _, err := s.auditLog.Record(ctx, security.AuditEvent{Actor: actor(ex.p), Action: ex.action, Object: "form:" + ex.fv.FormID, Outcome: outcome,
+		Detail: fmt.Sprintf("%s rows=%d finished", ex.detail, rows)}); err != nil {
+		s.log.Error("audit of an export failed", "form", ex.fv.FormID, "err", err)
 	}
-	s.exported(ctx, p, fv.FormID, rows)
+	s.exported(ctx, ex.p, ex.fv.FormID, rows)
 }
 
 // The export volume: each user's exported rows per day (UTC) are counted

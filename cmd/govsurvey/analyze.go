@@ -214,7 +214,7 @@ func cmdCompare(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 		// Nets and questions name the later wave's; the base wave may lack some.
-		opts.Nets = netsOf(opts.Nets, fm)
+		opts.Nets = stats.NetsIn(opts.Nets, fm)
 		ds, byReason, err := af.loadDataset(ctx, st, fm)
 		if err != nil {
 			return err
@@ -231,27 +231,6 @@ func cmdCompare(ctx context.Context, a *app, args []string) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(cmp)
-}
-
-// netsOf keeps the nets whose question and choices f has.
-func netsOf(nets []stats.Net, f *form.Form) []stats.Net {
-	var out []stats.Net
-	for _, n := range nets {
-		q := f.Question(n.Question)
-		if q == nil {
-			continue
-		}
-		ok := true
-		for _, c := range n.Choices {
-			if _, found := f.Choice(q.ListName, c); !found {
-				ok = false
-			}
-		}
-		if ok {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 // formOf reads the latest revision of a registered form.

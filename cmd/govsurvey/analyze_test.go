@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/govsurvey/govsurvey/form"
-	"github.com/govsurvey/govsurvey/sample"
 	"github.com/govsurvey/govsurvey/stats"
 )
 
@@ -18,38 +16,9 @@ import (
 // seed plan at 1/100 (1,895 collected, 1,721 valid) generated with seed.
 func seedWave(t *testing.T, dir, db, formID string, seed uint64) {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join(instruments, "netizen_2019.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, formID+".md")
-	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(src), "netizen_2019", formID)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if code, _, errs := runCLI(t, "form", "add", "--db", db, path); code != 0 {
-		t.Fatalf("form add: exit %d: %s", code, errs)
-	}
-	f, err := form.ParseFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := sample.SeedPlan("netizen_2019", 100)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := seedPlan(t, "netizen_2019")
 	plan.FormID, plan.Seed = formID, seed
-	csvPath := filepath.Join(dir, formID+".csv")
-	out, err := os.Create(csvPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := plan.WriteCSV(out, f); err != nil {
-		t.Fatal(err)
-	}
-	out.Close()
-	if code, _, errs := runCLI(t, "import", "--db", db, "--form", formID, csvPath); code != 0 {
-		t.Fatalf("import: exit %d: %s", code, errs)
-	}
+	importWave(t, dir, db, "netizen_2019", formID, plan)
 }
 
 // TestAnalyzeAgainstR is the acceptance comparison of issue 7 end to end:

@@ -2,14 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/govsurvey/govsurvey/form"
 	"github.com/govsurvey/govsurvey/sample"
 )
 
@@ -19,26 +17,8 @@ import (
 func TestClean(t *testing.T) {
 	dir := t.TempDir()
 	db := "sqlite:" + filepath.Join(dir, "govsurvey.db")
-	if code, _, errs := runCLI(t, "form", "add", "--db", db, filepath.Join(instruments, "netizen_2019.md")); code != 0 {
-		t.Fatalf("form add: exit %d: %s", code, errs)
-	}
-	f, err := form.ParseFile(filepath.Join(instruments, "netizen_2019.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := sample.SeedPlan("netizen_2019", 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csvPath := filepath.Join(dir, "netizen.csv")
-	out, err := os.Create(csvPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := plan.WriteCSV(out, f); err != nil {
-		t.Fatal(err)
-	}
-	out.Close()
+	plan := seedPlan(t, "netizen_2019")
+	f := importWave(t, dir, db, "netizen_2019", "netizen_2019", plan)
 	var speeder string
 	byReason := map[string]int{}
 	if err := plan.Generate(f, func(r sample.Response) error {
@@ -51,9 +31,6 @@ func TestClean(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Fatal(err)
-	}
-	if code, _, errs := runCLI(t, "import", "--db", db, "--form", "netizen_2019", csvPath); code != 0 {
-		t.Fatalf("import: exit %d: %s", code, errs)
 	}
 
 	code, table, errs := runCLI(t, "clean", "--db", db, "--form", "netizen_2019")

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/govsurvey/govsurvey/form"
 	"github.com/govsurvey/govsurvey/sample"
 )
 
@@ -20,26 +19,8 @@ import (
 func TestExportCleaning(t *testing.T) {
 	dir := t.TempDir()
 	db := "sqlite:" + filepath.Join(dir, "govsurvey.db")
-	if code, _, errs := runCLI(t, "form", "add", "--db", db, filepath.Join(instruments, "netizen_2019.md")); code != 0 {
-		t.Fatalf("form add: exit %d: %s", code, errs)
-	}
-	f, err := form.ParseFile(filepath.Join(instruments, "netizen_2019.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := sample.SeedPlan("netizen_2019", 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csvPath := filepath.Join(dir, "netizen.csv")
-	out, err := os.Create(csvPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := plan.WriteCSV(out, f); err != nil {
-		t.Fatal(err)
-	}
-	out.Close()
+	plan := seedPlan(t, "netizen_2019")
+	f := importWave(t, dir, db, "netizen_2019", "netizen_2019", plan)
 	reasons := map[string]string{} // instance id → the defects the generator put in
 	invalidValues := 0
 	if err := plan.Generate(f, func(r sample.Response) error {
@@ -56,9 +37,6 @@ func TestExportCleaning(t *testing.T) {
 	const collected, valid = 1895, 1721
 	if len(reasons) != collected-valid || invalidValues == 0 {
 		t.Fatalf("generator: %d defective (want %d), %d with an invalid value", len(reasons), collected-valid, invalidValues)
-	}
-	if code, _, errs := runCLI(t, "import", "--db", db, "--form", "netizen_2019", csvPath); code != 0 {
-		t.Fatalf("import: exit %d: %s", code, errs)
 	}
 	export := func(args ...string) (int, string, string) {
 		t.Helper()

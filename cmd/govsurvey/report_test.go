@@ -9,47 +9,13 @@ import (
 	"testing"
 
 	"github.com/xuri/excelize/v2"
-
-	"github.com/govsurvey/govsurvey/form"
-	"github.com/govsurvey/govsurvey/sample"
 )
 
 // reportWave registers the instrument of base under formID, imports the
 // seed plan of formID at 1/100 and, when clean is set, cleans it.
 func reportWave(t *testing.T, dir, db, base, formID string, clean bool) {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join(instruments, base+".md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, formID+".md")
-	text := strings.ReplaceAll(string(src), base, formID)
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if code, _, errs := runCLI(t, "form", "add", "--db", db, path); code != 0 {
-		t.Fatalf("form add: exit %d: %s", code, errs)
-	}
-	f, err := form.ParseFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := sample.SeedPlan(formID, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csvPath := filepath.Join(dir, formID+".csv")
-	out, err := os.Create(csvPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := plan.WriteCSV(out, f); err != nil {
-		t.Fatal(err)
-	}
-	out.Close()
-	if code, _, errs := runCLI(t, "import", "--db", db, "--form", formID, csvPath); code != 0 {
-		t.Fatalf("import: exit %d: %s", code, errs)
-	}
+	importWave(t, dir, db, base, formID, seedPlan(t, formID))
 	if clean {
 		if code, _, errs := runCLI(t, "clean", "--db", db, "--form", formID); code != 0 {
 			t.Fatalf("clean: exit %d: %s", code, errs)

@@ -15,16 +15,9 @@ const keyringReloadEvery = 5 * time.Minute
 // reloadKeysEvery reloads the keyring from the store every interval until
 // ctx ends.
 func (a *app) reloadKeysEvery(ctx context.Context, st *secureStore, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := st.keys.Reload(ctx); err != nil && ctx.Err() == nil {
-				a.log.Error("reloading the keyring", "err", err)
-			}
+	everyTick(ctx, interval, func() {
+		if err := st.keys.Reload(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("reloading the keyring", "err", err)
 		}
-	}
+	})
 }

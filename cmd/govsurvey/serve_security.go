@@ -98,30 +98,14 @@ func (a *app) securityJobs(ctx context.Context, st *secureStore, retentionDefaul
 			}
 		}
 		run()
-		t := time.NewTicker(retentionEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				run()
-			}
-		}
+		everyTick(ctx, retentionEvery, run)
 	})
 	wg.Go(func() {
-		t := time.NewTicker(checkpointEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := st.audit.Checkpoint(ctx); err != nil && ctx.Err() == nil {
-					a.log.Error("audit checkpoint failed", "err", err)
-				}
+		everyTick(ctx, checkpointEvery, func() {
+			if err := st.audit.Checkpoint(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("audit checkpoint failed", "err", err)
 			}
-		}
+		})
 	})
 	wg.Go(func() { a.reloadKeysEvery(ctx, st, keyringReloadEvery) })
 	return func() {
@@ -130,6 +114,20 @@ func (a *app) securityJobs(ctx context.Context, st *secureStore, retentionDefaul
 		defer cancel()
 		if err := st.audit.Checkpoint(shutdown); err != nil {
 			a.log.Error("audit checkpoint at shutdown failed", "err", err)
+		}
+	}
+}
+
+// everyTick calls fn every interval until ctx ends.
+func everyTick(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
 		}
 	}
 }
