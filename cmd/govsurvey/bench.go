@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -43,6 +44,7 @@ func benchIngest(ctx context.Context, a *app, args []string) error {
 	committers := fs.Int("committers", 0, "group commit: transactions in flight (default 1 on SQLite, 4 on PostgreSQL)")
 	rounds := fs.Int("rounds", 5, "rounds the duration is split into, alternating govsurvey and the bare handler")
 	noBare := fs.Bool("no-bare", false, "skip the bare-handler comparison")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run here (go tool pprof)")
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
@@ -70,6 +72,13 @@ func benchIngest(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer st.Close()
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	fmt.Fprintf(a.stdout, "ingest (%s): driving for %s each, after %s warm-up; %d CPUs%s …\n",
 		kind, *duration, *warmup, runtime.NumCPU(), loadAverage())
 	res, err := bench.Ingest(ctx, st, bench.IngestOptions{
@@ -140,4 +149,17 @@ func storeKind(dsn string) string {
 		return "postgresql"
 	}
 	return "sqlite"
+}
+
+// startCPUProfile profiles the process into path until the returned stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
