@@ -313,6 +313,41 @@ var sqliteMigrations = []string{
 
 	CREATE INDEX counters_expires_idx ON counters (expires_at);
 	`,
+	// 9: background jobs shared by serve nodes (sql_jobs.go), such as the
+	// console's report builds: the job's state, owner node and heartbeat,
+	// so that any node answers for it and a node that died is noticed, and
+	// the files it made. params and progress are JSON of the caller's. The
+	// partial unique index admits one queued or running job per kind and
+	// form, whichever node asks.
+	`
+	CREATE TABLE jobs (
+		id           INTEGER NOT NULL PRIMARY KEY,
+		kind         TEXT    NOT NULL,
+		form_id      TEXT    NOT NULL,
+		params       TEXT    NOT NULL,
+		state        TEXT    NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+		progress     TEXT    NOT NULL,
+		error        TEXT    NOT NULL,
+		node         TEXT    NOT NULL,
+		created_by   TEXT    NOT NULL,
+		created_at   INTEGER NOT NULL,
+		claimed_at   INTEGER,
+		heartbeat_at INTEGER NOT NULL,
+		finished_at  INTEGER
+	) STRICT;
+
+	CREATE UNIQUE INDEX jobs_active_idx ON jobs (kind, form_id) WHERE state IN ('queued', 'running');
+	CREATE INDEX jobs_form_idx ON jobs (kind, form_id, id);
+
+	CREATE TABLE job_files (
+		job_id       INTEGER NOT NULL REFERENCES jobs (id),
+		name         TEXT    NOT NULL,
+		content_type TEXT    NOT NULL,
+		size         INTEGER NOT NULL,
+		bytes        BLOB    NOT NULL,
+		PRIMARY KEY (job_id, name)
+	) STRICT;
+	`,
 }
 
 var postgresMigrations = []string{
@@ -570,6 +605,36 @@ var postgresMigrations = []string{
 	);
 
 	CREATE INDEX counters_expires_idx ON counters (expires_at);
+	`,
+	// 9: background jobs; see the SQLite step 9.
+	`
+	CREATE TABLE jobs (
+		id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		kind         TEXT COLLATE "C" NOT NULL,
+		form_id      TEXT COLLATE "C" NOT NULL,
+		params       TEXT   NOT NULL,
+		state        TEXT   NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+		progress     TEXT   NOT NULL,
+		error        TEXT   NOT NULL,
+		node         TEXT   NOT NULL,
+		created_by   TEXT   NOT NULL,
+		created_at   BIGINT NOT NULL,
+		claimed_at   BIGINT,
+		heartbeat_at BIGINT NOT NULL,
+		finished_at  BIGINT
+	);
+
+	CREATE UNIQUE INDEX jobs_active_idx ON jobs (kind, form_id) WHERE state IN ('queued', 'running');
+	CREATE INDEX jobs_form_idx ON jobs (kind, form_id, id);
+
+	CREATE TABLE job_files (
+		job_id       BIGINT NOT NULL REFERENCES jobs (id),
+		name         TEXT COLLATE "C" NOT NULL,
+		content_type TEXT   NOT NULL,
+		size         BIGINT NOT NULL,
+		bytes        BYTEA  NOT NULL,
+		PRIMARY KEY (job_id, name)
+	);
 	`,
 }
 

@@ -78,6 +78,7 @@ type Store interface {
 	PublishStore   // open-data releases, API keys and their usage (sql_publish.go)
 	AdmissionStore // invitations and quotas per choice (sql_invite.go, sql_quota.go)
 	ClusterStore   // counters shared by serve nodes, and a ping (sql_counter.go)
+	JobsStore      // background jobs shared by serve nodes, and their files (sql_jobs.go)
 
 	// AddForm stores fv as a new revision of its form unless the latest
 	// revision has the same Hash; it returns the stored version (with its

@@ -2,10 +2,15 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -17,15 +22,16 @@ import (
 	"github.com/govsurvey/govsurvey/store"
 )
 
-// Reports in the console (issue #9 part 5): a staff member with
-// reports.write starts a build of a form's report; it runs in the
-// background on the node that took the request while the page polls its
-// progress, and the files are kept in that node's memory, the last build
-// of each form, until the next build or a restart. A build is an
-// on-demand job: with several nodes behind a balancer, the page and its
-// polls must reach the same node (sticky sessions); the files are one
-// click away from being rebuilt. Nothing of it is written to the
-// database or to disk.
+// Reports in the console (issue #9 part 5, issue #10): a staff member with
+// reports.write starts a build of a form's report. The build is a job in
+// the store (store.JobsStore): the node that took the request runs it,
+// claiming it and beating its heart while it builds, and writes its
+// progress and then its files to the database, so that the page's polls,
+// the preview and the downloads are answered by whichever node they reach.
+// One build per form at a time, across nodes (the store refuses a second);
+// the last reportKeep builds of a form are kept, older ones deleted with
+// their files. A node that dies mid-build stops beating: the next look at
+// the form's reports marks the build failed, and it can be started again.
 
 // Report file names, in the order the page lists them.
 const (
@@ -37,32 +43,47 @@ const (
 
 var reportFileNames = []string{reportHTML, reportXLSX, reportDOCX, reportPDF}
 
+// reportTypes are the files' content types.
+var reportTypes = map[string]string{
+	reportHTML: "text/html; charset=utf-8",
+	reportXLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	reportDOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+	reportPDF:  "application/pdf",
+}
+
 const (
-	// maxReportForms bounds how many forms' reports a node keeps; the
-	// oldest finished one makes room.
-	maxReportForms = 8
+	// reportJobKind is the kind of a report build in the jobs table.
+	reportJobKind = "report"
+	// reportKeep is how many builds of a form the store keeps.
+	reportKeep = 3
 	// reportTimeout bounds one build, PDF included.
 	reportTimeout = 15 * time.Minute
+	// reportHeartbeat is how often the building node says it is alive;
+	// reportStale is how long without a sign of life makes a build
+	// failed: several beats, so that one slow write does not.
+	reportHeartbeat = 10 * time.Second
+	reportStale     = 2 * time.Minute
 	// reportPollMillis is how often the reports page asks how a build goes.
 	reportPollMillis = 1000
 	// actionReportBuild names a report build in the audit log.
 	actionReportBuild = "report.build"
 )
 
-// Report job states.
+// Report job states, as the page and the API say them.
 const (
-	jobQueued  = "queued"
-	jobRunning = "running"
-	jobDone    = "done"
-	jobFailed  = "failed"
+	jobQueued  = store.JobQueued
+	jobRunning = store.JobRunning
+	jobDone    = store.JobDone
+	jobFailed  = store.JobFailed
 )
 
-// reportJobs is a node's report builds, one per form.
+// reportJobs is what a node needs to run report builds; the builds
+// themselves are in the store.
 type reportJobs struct {
-	mu   sync.Mutex
-	jobs map[string]*reportJob // by form id
-	// run admits one build at a time: a build analyses every response and
-	// drives a browser, and a node also serves respondents.
+	// node names this server in the jobs it owns.
+	node string
+	// run admits one build at a time on this node: a build analyses every
+	// response and drives a browser, and a node also serves respondents.
 	run chan struct{}
 	// renderer starts Chromium for the PDF and the Word images
 	// (charts.NewRenderer; a test may say there is none).
@@ -70,24 +91,30 @@ type reportJobs struct {
 }
 
 func newReportJobs() *reportJobs {
-	return &reportJobs{jobs: map[string]*reportJob{}, run: make(chan struct{}, 1), renderer: charts.NewRenderer}
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	// The random part tells apart two servers on one host (and a
+	// restarted one from its former self).
+	node := cmp.Or(host, "node") + "-" + hex.EncodeToString(b)
+	return &reportJobs{node: node, run: make(chan struct{}, 1), renderer: charts.NewRenderer}
 }
 
-// reportJob is one build. Its fields change under reportJobs.mu.
-type reportJob struct {
-	formID, lang, by string
-	started, ended   time.Time
-	state            string
-	stages           []string
-	err              string
-	files            map[string][]byte
-	missing          []string
+// reportParams and reportProgress are a build's JSON in the jobs table.
+type reportParams struct {
+	Lang string `json:"lang"`
+}
+
+type reportProgress struct {
+	Stages  []string `json:"stages"`
+	Missing []string `json:"missing,omitempty"`
 }
 
 // reportStatus is the JSON of GET /api/v1/forms/{form_id}/report.
 type reportStatus struct {
 	FormID     string       `json:"form_id"`
-	State      string       `json:"state"` // none, queued, running, done, failed
+	Job        int64        `json:"job,omitempty"` // the build's id (0: none)
+	State      string       `json:"state"`         // none, queued, running, done, failed
 	Lang       string       `json:"lang,omitempty"`
 	By         string       `json:"by,omitempty"`
 	StartedAt  *time.Time   `json:"started_at,omitempty"`
@@ -105,106 +132,176 @@ type reportFile struct {
 	Size int    `json:"size"`
 }
 
-// status copies a form's job for the page and the API.
-func (js *reportJobs) status(formID string) reportStatus {
-	js.mu.Lock()
-	defer js.mu.Unlock()
+// latestReport returns the newest build of a form (ok false: none). A
+// queued or running build whose node has stopped beating is marked failed
+// first, whichever node looks, so that a dead node's build does not block
+// the form for ever.
+func (s *Server) latestReport(ctx context.Context, formID string) (store.Job, bool, error) {
+	for range 2 {
+		jobs, err := s.st.Jobs(ctx, reportJobKind, formID, 1)
+		if err != nil || len(jobs) == 0 {
+			return store.Job{}, false, err
+		}
+		j := jobs[0]
+		now := time.Now()
+		if (j.State != jobQueued && j.State != jobRunning) || now.Sub(j.Heartbeat) <= reportStale {
+			return j, true, nil
+		}
+		var p reportParams
+		json.Unmarshal(j.Params, &p)
+		if _, err := s.st.FailStaleJobs(ctx, now.Add(-reportStale), pageWords(cmp.Or(p.Lang, "zh"))["report_stale"], now); err != nil {
+			return store.Job{}, false, err
+		}
+	}
+	return store.Job{}, false, errors.New("web: report build still stale after marking it failed")
+}
+
+// reportStatusOf says a form's newest build for the page and the API.
+func reportStatusOf(formID string, j store.Job, ok bool) reportStatus {
 	st := reportStatus{FormID: formID, State: "none", Stages: []string{}, Files: []reportFile{}, Missing: []string{}}
-	j, ok := js.jobs[formID]
 	if !ok {
 		return st
 	}
-	st.State, st.Lang, st.By, st.Error = j.state, j.lang, j.by, j.err
-	started := j.started.UTC()
+	var params reportParams
+	var progress reportProgress
+	// Written by this package: a value that does not decode shows empty.
+	json.Unmarshal(j.Params, &params)
+	json.Unmarshal(j.Progress, &progress)
+	st.Job, st.State, st.Lang, st.By, st.Error = j.ID, j.State, params.Lang, j.CreatedBy, j.Error
+	started := j.CreatedAt.UTC()
 	st.StartedAt = &started
-	if !j.ended.IsZero() {
-		ended := j.ended.UTC()
+	if !j.FinishedAt.IsZero() {
+		ended := j.FinishedAt.UTC()
 		st.FinishedAt = &ended
 	}
-	st.Stages = append(st.Stages, j.stages...)
-	st.Missing = append(st.Missing, j.missing...)
+	st.Stages = append(st.Stages, progress.Stages...)
+	st.Missing = append(st.Missing, progress.Missing...)
+	if j.State != jobDone {
+		return st
+	}
 	for _, name := range reportFileNames {
-		if b, ok := j.files[name]; ok {
-			st.Files = append(st.Files, reportFile{Name: name, Size: len(b),
-				URL: "/console/forms/" + formID + "/reports/" + name})
+		for _, f := range j.Files {
+			if f.Name == name {
+				st.Files = append(st.Files, reportFile{Name: name, Size: int(f.Size),
+					URL: "/console/forms/" + formID + "/reports/" + name})
+			}
 		}
 	}
 	return st
 }
 
-// start queues a build of formID unless one is queued or running; it
-// returns the job to run, or nil.
-func (js *reportJobs) start(formID, lang, by string) *reportJob {
-	js.mu.Lock()
-	defer js.mu.Unlock()
-	if j, ok := js.jobs[formID]; ok && (j.state == jobQueued || j.state == jobRunning) {
-		return nil
+// reportRun is the building node's view of one build: its progress, which
+// it writes to the store at each stage and each heartbeat.
+type reportRun struct {
+	s    *Server
+	js   *reportJobs
+	id   int64
+	lang string
+
+	mu       sync.Mutex
+	progress reportProgress
+	lost     context.CancelFunc // ends the build when the store says the job is no longer ours
+}
+
+func (rr *reportRun) json() []byte {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	b, _ := json.Marshal(rr.progress)
+	return b
+}
+
+// touch writes the progress and the heartbeat. A job no longer ours (it
+// was marked failed as stale) stops the build: its files would be refused.
+func (rr *reportRun) touch(ctx context.Context) {
+	err := rr.s.st.TouchJob(ctx, rr.id, rr.js.node, rr.json(), time.Now())
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		rr.s.log.Warn("report build lost: marked failed by another node", "job", rr.id)
+		rr.lost()
+	case err != nil && ctx.Err() == nil:
+		rr.s.log.Warn("report build: progress not written", "job", rr.id, "err", err)
 	}
-	if _, ok := js.jobs[formID]; !ok && len(js.jobs) >= maxReportForms {
-		oldest := ""
-		for id, j := range js.jobs {
-			if (j.state == jobDone || j.state == jobFailed) && (oldest == "" || j.ended.Before(js.jobs[oldest].ended)) {
-				oldest = id
-			}
-		}
-		if oldest == "" {
-			return nil // every kept job is still running: the node is busy enough
-		}
-		delete(js.jobs, oldest)
-	}
-	j := &reportJob{formID: formID, lang: lang, by: by, started: time.Now(), state: jobQueued}
-	js.jobs[formID] = j
-	return j
 }
 
-func (js *reportJobs) stage(j *reportJob, s string) {
-	js.mu.Lock()
-	j.stages = append(j.stages, s)
-	js.mu.Unlock()
+func (rr *reportRun) stage(ctx context.Context, stage string) {
+	rr.mu.Lock()
+	rr.progress.Stages = append(rr.progress.Stages, stage)
+	rr.mu.Unlock()
+	rr.touch(ctx)
 }
 
-func (js *reportJobs) setState(j *reportJob, state string) {
-	js.mu.Lock()
-	j.state = state
-	js.mu.Unlock()
-}
-
-// file looks up a finished job's file.
-func (js *reportJobs) file(formID, name string) ([]byte, bool) {
-	js.mu.Lock()
-	defer js.mu.Unlock()
-	j, ok := js.jobs[formID]
-	if !ok {
-		return nil, false
-	}
-	b, ok := j.files[name]
-	return b, ok
-}
-
-// runReport builds a job's files, one build at a time on the node.
-func (s *Server) runReport(js *reportJobs, j *reportJob) {
+// runReport runs a queued build on this node, one build at a time on the
+// node, beating its heart from the start: while it waits for its turn,
+// too, since another node may look at it meanwhile.
+func (s *Server) runReport(js *reportJobs, j store.Job, lang string) {
 	ctx, cancel := context.WithTimeout(context.Background(), reportTimeout)
 	defer cancel()
-	js.run <- struct{}{}
-	defer func() { <-js.run }()
-	js.setState(j, jobRunning)
-	files, missing, err := s.makeReport(ctx, js, j)
-	js.mu.Lock()
-	defer js.mu.Unlock()
-	j.ended = time.Now()
-	j.files, j.missing = files, missing
-	j.state = jobDone
-	if err != nil {
-		j.state = jobFailed
-		T := pageWords(j.lang)
-		switch {
-		case errors.Is(err, report.ErrNotCleaned):
-			j.err = T["report_notcleaned"]
-		default:
-			// Staff with reports.write read it; the log keeps it too.
-			j.err = err.Error()
+	rr := &reportRun{s: s, js: js, id: j.ID, lang: lang, lost: cancel}
+	beat := make(chan struct{})
+	defer close(beat)
+	go func() {
+		t := time.NewTicker(reportHeartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-beat:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				rr.touch(ctx)
+			}
 		}
-		s.log.Warn("report build failed", "form", j.formID, "err", err)
+	}()
+	// Writes that end the job must happen even when the build's context
+	// has ended (timeout): they are what tells the page.
+	end := context.WithoutCancel(ctx)
+	select {
+	case js.run <- struct{}{}:
+	case <-ctx.Done():
+		s.failReport(end, rr, ctx.Err())
+		return
+	}
+	defer func() { <-js.run }()
+	won, err := s.st.ClaimJob(ctx, j.ID, js.node, time.Now())
+	if err != nil || !won {
+		if err != nil {
+			s.log.Warn("report build not claimed", "job", j.ID, "err", err)
+		}
+		return
+	}
+	files, missing, err := s.makeReport(ctx, rr, j.FormID)
+	if err != nil {
+		s.failReport(end, rr, err)
+		s.log.Warn("report build failed", "form", j.FormID, "err", err)
+	} else {
+		rr.mu.Lock()
+		rr.progress.Missing = missing
+		rr.mu.Unlock()
+		var out []store.JobFile
+		for _, name := range reportFileNames {
+			if b, ok := files[name]; ok {
+				out = append(out, store.JobFile{Name: name, ContentType: reportTypes[name], Bytes: b})
+			}
+		}
+		if err := s.st.FinishJob(end, j.ID, js.node, rr.json(), out, time.Now()); err != nil {
+			s.log.Warn("report build: files not stored", "job", j.ID, "err", err)
+			s.failReport(end, rr, err)
+		}
+	}
+	if _, err := s.st.PruneJobs(end, reportJobKind, j.FormID, reportKeep); err != nil {
+		s.log.Warn("report builds not pruned", "form", j.FormID, "err", err)
+	}
+}
+
+// failReport marks a build failed, saying why in the report's language.
+func (s *Server) failReport(ctx context.Context, rr *reportRun, cause error) {
+	msg := cause.Error() // staff with reports.write read it; the log keeps it too
+	if errors.Is(cause, report.ErrNotCleaned) {
+		msg = pageWords(rr.lang)["report_notcleaned"]
+	}
+	if err := s.st.FailJob(ctx, rr.id, rr.js.node, rr.json(), msg, time.Now()); err != nil && !errors.Is(err, store.ErrConflict) {
+		s.log.Warn("report build: failure not stored", "job", rr.id, "err", err)
 	}
 }
 
@@ -212,11 +309,11 @@ func (s *Server) runReport(js *reportJobs, j *reportJob) {
 // form's definition (built-in or made from the form), the earlier wave
 // when the definition names one that is registered, the valid responses
 // of the last cleaning.
-func (s *Server) makeReport(ctx context.Context, js *reportJobs, j *reportJob) (map[string][]byte, []string, error) {
+func (s *Server) makeReport(ctx context.Context, rr *reportRun, formID string) (map[string][]byte, []string, error) {
 	// Its own stages are in the report's language, as report.Build's are.
-	T := pageWords(j.lang)
-	progress := func(stage string) { js.stage(j, stage) }
-	_, f, err := s.forms.Latest(ctx, j.formID)
+	T := pageWords(rr.lang)
+	progress := func(stage string) { rr.stage(ctx, stage) }
+	_, f, err := s.forms.Latest(ctx, formID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -224,7 +321,7 @@ func (s *Server) makeReport(ctx context.Context, js *reportJobs, j *reportJob) (
 	if err != nil {
 		return nil, nil, err
 	}
-	in := report.Inputs{Store: s.st, Form: f, Definition: def, Lang: j.lang, Progress: progress}
+	in := report.Inputs{Store: s.st, Form: f, Definition: def, Lang: rr.lang, Progress: progress}
 	if def.BaseFormID != "" {
 		_, bf, err := s.forms.Latest(ctx, def.BaseFormID)
 		switch {
@@ -257,7 +354,7 @@ func (s *Server) makeReport(ctx context.Context, js *reportJobs, j *reportJob) (
 		return nil, nil, err
 	}
 	progress(T["report_chromium"])
-	rd, err := js.renderer(ctx)
+	rd, err := rr.js.renderer(ctx)
 	if errors.Is(err, charts.ErrNoChromium) {
 		// Word without its charts (each left out with a note, its table
 		// kept); no PDF.
@@ -291,7 +388,12 @@ func (s *Server) consoleReports(w http.ResponseWriter, r *http.Request, p securi
 		return
 	}
 	T := data["T"].(map[string]string)
-	st := js.status(fv.FormID)
+	j, found, err := s.latestReport(r.Context(), fv.FormID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st := reportStatusOf(fv.FormID, j, found)
 	data["Job"] = st
 	data["Running"] = st.State == jobQueued || st.State == jobRunning
 	data["Poll"] = reportPollMillis
@@ -350,17 +452,32 @@ func (s *Server) consoleReportStart(w http.ResponseWriter, r *http.Request, p se
 	if rl != "en" {
 		rl = "zh"
 	}
-	j := js.start(fv.FormID, rl, p.User)
+	// A dead node's build must not keep the form busy: latestReport
+	// marks it failed.
+	if _, _, err := s.latestReport(r.Context(), fv.FormID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	params, _ := json.Marshal(reportParams{Lang: rl})
+	j, err := s.st.AddJob(r.Context(), store.Job{Kind: reportJobKind, FormID: fv.FormID, Params: params,
+		Node: js.node, CreatedBy: p.User}, time.Now())
 	started := "0"
-	if j != nil {
+	switch {
+	case errors.Is(err, store.ErrExists):
+		// A build of this form is queued or running, on some node.
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	default:
 		if !s.audit(w, r, security.AuditEvent{Actor: actor(p), Action: actionReportBuild, Object: "form:" + fv.FormID,
 			Outcome: security.OutcomeOK, Detail: "lang=" + rl}) {
-			js.mu.Lock()
-			delete(js.jobs, fv.FormID)
-			js.mu.Unlock()
+			// Not audited, not built.
+			if err := s.st.FailJob(context.WithoutCancel(r.Context()), j.ID, js.node, nil, "not audited", time.Now()); err != nil {
+				s.log.Warn("report build: failure not stored", "job", j.ID, "err", err)
+			}
 			return
 		}
-		go s.runReport(js, j)
+		go s.runReport(js, j, rl)
 		started = "1"
 	}
 	http.Redirect(w, r, fmt.Sprintf("/console/forms/%s/reports?lang=%s&started=%s", fv.FormID, lang(r), started), http.StatusSeeOther)
@@ -373,7 +490,12 @@ func (s *Server) reportStatusAPI(w http.ResponseWriter, r *http.Request, p secur
 		s.fail(w, r, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, js.status(fv.FormID))
+	j, found, err := s.latestReport(r.Context(), fv.FormID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, reportStatusOf(fv.FormID, j, found))
 }
 
 // reportPreviewCSP lets the report page run its own inline scripts (the
@@ -392,19 +514,27 @@ func (s *Server) reportFileGet(w http.ResponseWriter, r *http.Request, p securit
 		s.notFound(w, r)
 		return
 	}
-	b, ok := js.file(formID, name)
-	if !ok {
-		s.writeError(w, http.StatusNotFound, "not_found", "no "+name+" of "+formID+" on this server: generate the report", "")
+	// The file of the build the page shows: the newest, once done.
+	j, found, err := s.latestReport(r.Context(), formID)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	h := w.Header()
-	types := map[string]string{
-		reportHTML: "text/html; charset=utf-8",
-		reportXLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-		reportDOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-		reportPDF:  "application/pdf",
+	var f store.JobFile
+	if found && j.State == jobDone {
+		f, err = s.st.JobFile(r.Context(), j.ID, name)
 	}
-	h.Set("Content-Type", types[name])
+	switch {
+	case !found || j.State != jobDone || errors.Is(err, store.ErrNotFound):
+		s.writeError(w, http.StatusNotFound, "not_found", "no "+name+" of "+formID+": generate the report", "")
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	b := f.Bytes
+	h := w.Header()
+	h.Set("Content-Type", reportTypes[name])
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "private, no-store")
 	if name == reportHTML {

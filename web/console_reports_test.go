@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -183,6 +184,103 @@ func TestConsoleReports(t *testing.T) {
 	}
 	if builds != 3 {
 		t.Errorf("%d report builds audited, want 3", builds)
+	}
+}
+
+// TestConsoleReportsTwoNodes: two servers on one store, as serve nodes
+// behind a balancer. A build requested on A is followed and downloaded on
+// B, byte for byte as A serves it; a build queued or running on another
+// node keeps the form busy; one whose node stopped beating is marked
+// failed by the next look and no longer does; the store keeps the last
+// reportKeep builds of the form.
+func TestConsoleReportsTwoNodes(t *testing.T) {
+	t.Setenv("GOVSURVEY_CHROMIUM", "/nonexistent/chromium")
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newStaffEnv(t, b.Open(t), Options{})
+			srvB, err := New(Options{Store: e.sealing, Sealing: e.sealing, Accounts: e.accounts, Audit: e.log,
+				AuditVerifier: e.srv.auditKey, PseudonymKey: &e.srv.pseudonymKey})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tsB := httptest.NewServer(srvB)
+			t.Cleanup(func() {
+				tsB.Close()
+				srvB.Close()
+			})
+			if _, _, _, err := collect.AddForm(t.Context(), e.sealing, "console.md", readTestdata(t, "console.md")); err != nil {
+				t.Fatal(err)
+			}
+			submitCensus(t, e.ts.URL, 0, 6)
+			if _, err := clean.Run(t.Context(), e.sealing.Joined(), "census"); err != nil {
+				t.Fatal(err)
+			}
+			// One session for both: sessions are in the store, and the
+			// cookie jar sends the cookie to both ports of 127.0.0.1.
+			analyst := e.session(t, "analyst")
+			start := func() string {
+				t.Helper()
+				r := e.postForm(t, analyst, "/console/forms/census/reports?lang=en", url.Values{"lang": {"en"}})
+				if r.status != http.StatusSeeOther {
+					t.Fatalf("start: %d %s", r.status, r.body)
+				}
+				u, err := url.Parse(r.header.Get("Location"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return u.Query().Get("started")
+			}
+
+			// A build queued by another node, alive: the form is busy on A.
+			other, err := e.raw.AddJob(t.Context(), store.Job{Kind: reportJobKind, FormID: "census", Node: "node-c",
+				CreatedBy: "analyst", Params: []byte(`{"lang":"en"}`)}, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := start(); got != "0" {
+				t.Errorf("start beside another node's build: started=%s, want 0", got)
+			}
+			if err := e.raw.FailJob(t.Context(), other.ID, "node-c", nil, "gone", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			// One whose node stopped beating long ago: B's next look fails it.
+			if _, err := e.raw.AddJob(t.Context(), store.Job{Kind: reportJobKind, FormID: "census", Node: "node-d",
+				CreatedBy: "analyst", Params: []byte(`{"lang":"en"}`)}, time.Now().Add(-2*reportStale)); err != nil {
+				t.Fatal(err)
+			}
+			if st := waitReport(t, analyst, tsB.URL); st.State != jobFailed || st.Error != pageWords("en")["report_stale"] {
+				t.Errorf("stale build seen on B: %+v", st)
+			}
+
+			// Requested on A, followed and fetched on B.
+			for i := range 2 {
+				if got := start(); got != "1" {
+					t.Fatalf("build %d: started=%s, want 1", i, got)
+				}
+				st := waitReport(t, analyst, tsB.URL)
+				if st.State != jobDone || st.By != "analyst" || len(st.Files) != 3 || len(st.Stages) == 0 {
+					t.Fatalf("build %d seen on B: %+v", i, st)
+				}
+				fromB := do(t, analyst, "GET", tsB.URL+st.Files[0].URL, "", "")
+				fromA := do(t, analyst, "GET", e.ts.URL+st.Files[0].URL, "", "")
+				if fromB.status != http.StatusOK || !strings.Contains(fromB.body, "echarts") || fromB.body != fromA.body ||
+					fromB.header.Get("Content-Security-Policy") != reportPreviewCSP {
+					t.Errorf("build %d: report.html from B: %d, %d bytes (A: %d, %d bytes)", i, fromB.status, len(fromB.body), fromA.status, len(fromA.body))
+				}
+				page := do(t, analyst, "GET", tsB.URL+"/console/forms/census/reports?lang=en", "", "")
+				if !strings.Contains(page.body, `data-state="done"`) || !strings.Contains(page.body, `id="preview"`) {
+					t.Errorf("build %d: reports page on B:\n%s", i, page.body)
+				}
+			}
+			// Four builds, two of them failed: the last reportKeep stay.
+			jobs, err := e.raw.Jobs(t.Context(), reportJobKind, "census", 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(jobs) != reportKeep || jobs[0].State != jobDone || jobs[1].State != jobDone || jobs[2].State != jobFailed {
+				t.Errorf("%d builds kept, want %d (done, done, failed): %+v", len(jobs), reportKeep, jobs)
+			}
+		})
 	}
 }
 

@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Publish", testPublish}, // publish.go
 		{"Admission", testAdmission},
 		{"Counters", testCounters}, // counter.go
+		{"Jobs", testJobs},         // jobs.go
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
