@@ -55,10 +55,17 @@ func (b *builder) methods() *Chapter {
 	ch.Intro = append(ch.Intro, b.t(
 		"本报告依据“"+b.f.Title+"”（表单 "+b.f.ID+"，版本 "+version+"）的调查数据生成，文中的数字、图表与附表出自同一次统计计算。",
 		"This report is generated from the data of "+source+"; every number in the text, the charts and the tables comes from the same computation."))
-	if !b.cur.first.IsZero() {
+	switch first, last := b.cur.first, b.cur.last; {
+	case first.IsZero():
+	case date(first, "zh") == date(last, "zh"):
+		// One day: "from 1 July to 1 July" reads as a slip.
 		ch.Intro = append(ch.Intro, b.t(
-			"调查于 "+date(b.cur.first, "zh")+"至 "+date(b.cur.last, "zh")+"（北京时间）在线收集。",
-			"Responses were collected online from "+date(b.cur.first, "en")+" to "+date(b.cur.last, "en")+" (UTC+8)."))
+			"调查于 "+date(first, "zh")+"（北京时间）在线收集。",
+			"Responses were collected online on "+date(first, "en")+" (UTC+8)."))
+	default:
+		ch.Intro = append(ch.Intro, b.t(
+			"调查于 "+date(first, "zh")+"至 "+date(last, "zh")+"（北京时间）在线收集。",
+			"Responses were collected online from "+date(first, "en")+" to "+date(last, "en")+" (UTC+8)."))
 	}
 	dropped := fun.Collected - fun.Valid
 	rate := stats.Num(math.NaN())
