@@ -37,7 +37,11 @@ type Analysis struct {
 	Filter          []string       `json:"filter,omitempty"`
 	// Weights is null for unweighted tables, whose SEs and CIs treat the
 	// valid responses as a simple random sample.
-	Weights   *WeightsInfo    `json:"weights"`
+	Weights *WeightsInfo `json:"weights"`
+	// Design is the sample design the SEs were computed under (strata,
+	// clusters by stage, FPCs, the lonely-PSU rule); absent: the responses
+	// are taken as a simple random sample drawn with replacement.
+	Design    *DesignInfo     `json:"design,omitempty"`
 	CIMethod  CIMethod        `json:"ci_method"`
 	CILevel   float64         `json:"ci_level"`
 	Questions []QuestionTable `json:"questions"`

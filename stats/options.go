@@ -23,6 +23,11 @@ type OptionText struct {
 	Lang      string   // label language ("": the form's)
 	Weighting string   // rake (""), poststratify, linear or raking
 	Trim      string   // LOW,HIGH as multiples of the mean weight ("": none)
+	// The sample design (DesignFields): the question whose answer is the
+	// stratum, the cluster questions of the stages ("c1,c2", outermost
+	// first), their population sizes or sampling fractions ("f1,f2") and
+	// the lonely-PSU rule (fail "", adjust, certainty, remove, average).
+	Strata, Cluster, FPC, LonelyPSU string
 }
 
 // OptionError is a bad analysis option; Option names it as the caller
@@ -115,6 +120,9 @@ func (t OptionText) Options(f *form.Form, margins []MarginSpec, source string) (
 			return opts, &OptionError{Option: "net", Err: err}
 		}
 		opts.Nets = append(opts.Nets, nets...)
+	}
+	if opts.Design, err = t.designFields(f); err != nil {
+		return opts, err
 	}
 	if margins == nil {
 		if t.Trim != "" {

@@ -44,7 +44,12 @@ func TestOptionText(t *testing.T) {
 		opts.Weighting == nil || opts.Weighting.Method != WeightRake || opts.Weighting.TrimHigh != 5 || opts.Weighting.Source != "m.csv" {
 		t.Errorf("options %+v, weighting %+v", opts, opts.Weighting)
 	}
-	if opts, err := (OptionText{}).Options(f, nil, ""); err != nil || opts.CIMethod != CILogit || opts.Level != 0.95 || opts.Weighting != nil {
+	opts, err = OptionText{Strata: "gender", Cluster: " hours , gender", FPC: "hours,hours", LonelyPSU: "average"}.Options(f, nil, "")
+	if want := (DesignFields{Strata: "gender", Clusters: []string{"hours", "gender"}, FPC: []string{"hours", "hours"}, Lonely: LonelyAverage}); err != nil ||
+		opts.Design == nil || opts.Design.String() != want.String() {
+		t.Errorf("design: %+v %v, want %+v", opts.Design, err, want)
+	}
+	if opts, err := (OptionText{}).Options(f, nil, ""); err != nil || opts.CIMethod != CILogit || opts.Level != 0.95 || opts.Weighting != nil || opts.Design != nil {
 		t.Errorf("defaults: %+v %v", opts, err)
 	}
 	for _, c := range []struct {
@@ -66,6 +71,11 @@ func TestOptionText(t *testing.T) {
 		{OptionText{Trim: "5,1"}, margins, "trim", false},
 		{OptionText{Weighting: "magic"}, margins, "weighting", false},
 		{OptionText{}, []MarginSpec{{Field: "hours"}}, "weights", true},
+		{OptionText{Strata: "nosuch"}, nil, "strata", true},
+		{OptionText{Cluster: "gender,ch"}, nil, "cluster", true},
+		{OptionText{Cluster: "gender", FPC: "gender"}, nil, "fpc", true},
+		{OptionText{Cluster: "gender", FPC: "hours,hours"}, nil, "fpc", false},
+		{OptionText{Strata: "gender", LonelyPSU: "sometimes"}, nil, "lonely_psu", false},
 	} {
 		_, err := c.text.Options(f, c.margins, "")
 		oe, ok := IsOptionError(err)

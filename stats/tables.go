@@ -85,6 +85,9 @@ type AnalysisOptions struct {
 	Level     float64     // 0: 0.95
 	Lang      string      // label language; "": the form's default
 	Nets      []Net
+	// Design names the fields carrying the sample design; nil: the rows
+	// are a simple random sample (with replacement).
+	Design *DesignFields
 	// InvalidByReason is copied into the document (cleaning's funnel).
 	InvalidByReason map[string]int
 	// Workers tabulate questions in parallel; 0: one per CPU.
@@ -97,7 +100,22 @@ func Analyze(ds *Dataset, opts AnalysisOptions) (*Analysis, error) {
 	var d *Design
 	var info *WeightsInfo
 	var err error
-	if opts.Weighting != nil {
+	var design *DesignInfo
+	if opts.Design != nil {
+		var spec DesignSpec
+		if spec, err = ds.DesignSpec(*opts.Design); err != nil {
+			return nil, err
+		}
+		if d, err = NewDesign(spec); err != nil {
+			// Name the option: the design's own message speaks of rows
+			// and codes, not of the questions the caller chose.
+			return nil, &OptionError{Option: opts.Design.option(), Err: fmt.Errorf("the design %s cannot be used: %w", opts.Design, err)}
+		}
+		design = designInfo(opts.Design, d)
+		if opts.Weighting != nil {
+			d, info, err = ds.weightOn(d, *opts.Weighting)
+		}
+	} else if opts.Weighting != nil {
 		d, info, err = ds.Weight(*opts.Weighting)
 	} else if ds.Rows >= 2 {
 		d, err = NewDesign(DesignSpec{Rows: ds.Rows})
@@ -115,7 +133,7 @@ func Analyze(ds *Dataset, opts AnalysisOptions) (*Analysis, error) {
 	}
 	a := &Analysis{
 		FormID: ds.Form.ID, FormVersion: ds.Form.Version, Collected: ds.Collected, Valid: ds.Rows,
-		InvalidByReason: opts.InvalidByReason, Weights: info, CIMethod: tb.method, CILevel: tb.level,
+		InvalidByReason: opts.InvalidByReason, Weights: info, Design: design, CIMethod: tb.method, CILevel: tb.level,
 	}
 	if a.InvalidByReason == nil {
 		a.InvalidByReason = map[string]int{}

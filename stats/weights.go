@@ -64,13 +64,26 @@ const varianceNote = "Taylor linearisation including the weighting adjustment (a
 // the weighted design with a description of the weights. A weighting that
 // does not converge is an error naming the field.
 func (ds *Dataset) Weight(w Weighting) (*Design, *WeightsInfo, error) {
+	return ds.WeightDesign(DesignSpec{Rows: ds.Rows}, w)
+}
+
+// WeightDesign weights the data set drawn by the design spec (its strata,
+// clusters and FPCs; DesignSpec) as Weight does: the weighting's residuals
+// enter that design's variance, as R's rake/calibrate on a svydesign.
+func (ds *Dataset) WeightDesign(spec DesignSpec, w Weighting) (*Design, *WeightsInfo, error) {
 	if ds.Rows == 0 {
 		return nil, nil, errors.New("stats: no responses to weight")
 	}
-	d, err := NewDesign(DesignSpec{Rows: ds.Rows})
+	d, err := NewDesign(spec)
 	if err != nil {
 		return nil, nil, err
 	}
+	return ds.weightOn(d, w)
+}
+
+// weightOn weights the rows of design d, made for ds.
+func (ds *Dataset) weightOn(d *Design, w Weighting) (*Design, *WeightsInfo, error) {
+	var err error
 	if len(w.Margins) == 0 {
 		return nil, nil, errors.New("stats: weighting needs margins")
 	}

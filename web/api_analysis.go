@@ -114,6 +114,8 @@ func readAnalysisInput(w http.ResponseWriter, r *http.Request) (analysisInput, e
 		By: nonEmpty(vals["by"]), Filters: nonEmpty(vals["filter"]), Questions: nonEmpty(vals["question"]),
 		Nets: nonEmpty(vals["net"]), CI: vals.Get("ci"), Level: vals.Get("level"), Lang: vals.Get("lang"),
 		Weighting: vals.Get("weighting"), Trim: vals.Get("trim"),
+		Strata: vals.Get("strata"), Cluster: strings.Join(nonEmpty(vals["cluster"]), ","),
+		FPC: strings.Join(nonEmpty(vals["fpc"]), ","), LonelyPSU: vals.Get("lonely_psu"),
 	}
 	in.all = isOn(vals.Get("all_responses"))
 	in.format = vals.Get("format")
@@ -205,12 +207,32 @@ func (s *Server) runAnalysis(ctx context.Context, f *form.Form, in analysisInput
 		return nil, err
 	}
 	an, err := stats.Analyze(ds, opts)
+	if _, ok := stats.IsOptionError(err); ok {
+		return nil, err // a design field the responses lack: 400 naming it
+	}
+	if err != nil && opts.Design != nil && opts.Weighting == nil {
+		// The design the request names cannot be estimated (a stratum
+		// with one PSU under lonely_psu=fail, a PSU in two strata…).
+		return nil, &paramError{designParam(in.text), "the design cannot be estimated: " + err.Error()}
+	}
 	if err != nil && opts.Weighting != nil {
 		// Weighting fails on the caller's margins (a choice nobody chose,
 		// no convergence): a problem with the request.
 		return nil, &paramError{"margins", err.Error()}
 	}
 	return an, err
+}
+
+// designParam is the design parameter a refused design is reported
+// under: the innermost one given.
+func designParam(t stats.OptionText) string {
+	switch {
+	case t.Cluster != "":
+		return "cluster"
+	case t.Strata != "":
+		return "strata"
+	}
+	return "fpc"
 }
 
 // analysisFail answers an analysis error: a bad parameter 400 naming it,

@@ -195,6 +195,19 @@ func TestAnalysisAPI(t *testing.T) {
 			if !strings.Contains(r.body, `"unweighted_count"`) || !strings.Contains(r.body, `"converged": true`) {
 				t.Errorf("weighted document lacks weights: %.600s", r.body)
 			}
+			// A sample design: clusters, and strata under the weighting.
+			r = do(t, analyst, "GET", base+"?cluster=hours&question=satisfied&lonely_psu=adjust", "", "")
+			want = expectAnalysis(t, e.sealing, f, stats.AnalysisOptions{Questions: []string{"satisfied"},
+				Design: &stats.DesignFields{Clusters: []string{"hours"}, Lonely: stats.LonelyAdjust}})
+			if r.status != http.StatusOK || r.body != want || !strings.Contains(r.body, `"clusters": [`) {
+				t.Errorf("clustered: %d\n%s\nwant\n%s", r.status, r.body, want)
+			}
+			r = do(t, analyst, "POST", base+"?strata=age_band&question=satisfied", "text/csv", testMargins, e.csrf(t, analyst)...)
+			want = expectAnalysis(t, e.sealing, f, stats.AnalysisOptions{Questions: []string{"satisfied"}, Design: &stats.DesignFields{Strata: "age_band"},
+				Weighting: &stats.Weighting{Method: stats.WeightRake, Margins: margins, Source: "margins given with the request"}})
+			if r.status != http.StatusOK || r.body != want || !strings.Contains(r.body, `"strata": "age_band"`) {
+				t.Errorf("stratified and weighted: %d\n%s\nwant\n%s", r.status, r.body, want)
+			}
 			// Every response, uncleaned: Valid is Collected.
 			r = do(t, analyst, "GET", base+"?all_responses=1&question=gender", "", "")
 			if err := json.Unmarshal([]byte(r.body), &an); err != nil || an.Valid != an.Collected || an.Collected != analysisRows+1 {
@@ -239,6 +252,12 @@ func TestAnalysisAPI(t *testing.T) {
 				{"GET", "?weights=census2020", "", "", "weights"},
 				{"GET", "?format=pdf", "", "", "format"},
 				{"GET", "?trim=0.2,5", "", "", "trim"},
+				{"GET", "?strata=nosuch", "", "", "strata"},
+				{"GET", "?cluster=fullname", "", "", "cluster"},
+				{"GET", "?cluster=channels", "", "", "cluster"},
+				{"GET", "?cluster=hours&fpc=gender", "", "", "fpc"},
+				{"GET", "?cluster=hours&lonely_psu=sometimes", "", "", "lonely_psu"},
+				{"GET", "?strata=age_band&cluster=hours", "", "", "cluster"}, // not nested: stats refuses
 				{"POST", "", "text/csv", "field,choice\ngender,male\n", "margins"},
 				{"POST", "", "text/csv", "field,choice,share\nnosuch,a,1\n", "weights"},
 				{"POST", "?weighting=magic", "text/csv", testMargins, "weighting"},

@@ -24,7 +24,9 @@ import (
 const analyzeUsage = `usage: govsurvey analyze --form ID [--by FIELD]… [--weights MARGINS.csv] [--format json|table|csv]
   more: --weighting rake|poststratify|linear|raking, --trim LOW,HIGH (× the mean weight),
         --filter FIELD=CHOICE[,CHOICE]…, --question NAME…, --net QUESTION.NAME=A+B…,
-        --ci logit|wilson|beta|mean, --level 0.95, --lang zh|en, --all-responses`
+        --ci logit|wilson|beta|mean, --level 0.95, --lang zh|en, --all-responses,
+        --strata FIELD, --cluster FIELD[,FIELD…] (stages, outermost first), --fpc FIELD[,FIELD…],
+        --lonely-psu fail|adjust|certainty|remove|average`
 
 // listFlag is a flag that may be given several times.
 type listFlag []string
@@ -35,6 +37,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 // analysisFlags are the flags analyze and compare share.
 type analysisFlags struct {
 	weights, weighting, trim, ci, lang string
+	strata, cluster, fpc, lonelyPSU    string
 	level                              float64
 	by, filters, questions, nets       listFlag
 	allResponses                       bool
@@ -51,6 +54,10 @@ func (af *analysisFlags) register(a *app, name string, withBy bool) *flag.FlagSe
 	fs.Var(&af.filters, "filter", "only responses with FIELD=CHOICE[,CHOICE…] (repeatable)")
 	fs.Var(&af.questions, "question", "tabulate only this question (repeatable)")
 	fs.Var(&af.nets, "net", "a net QUESTION.NAME=CHOICE+CHOICE (repeatable; also the form's settings column 'nets')")
+	fs.StringVar(&af.strata, "strata", "", "the question whose answer is the stratum of the sample design")
+	fs.StringVar(&af.cluster, "cluster", "", "the questions whose answers are the clusters, FIELD[,FIELD…] by stage, outermost first")
+	fs.StringVar(&af.fpc, "fpc", "", "population sizes or sampling fractions, one question per stage, FIELD[,FIELD…]")
+	fs.StringVar(&af.lonelyPSU, "lonely-psu", "fail", "a stratum with one PSU: fail, adjust, certainty, remove or average (R's survey.lonely.psu)")
 	fs.BoolVar(&af.allResponses, "all-responses", false, "analyse every collected response, not only the valid ones")
 	if withBy {
 		fs.Var(&af.by, "by", "cross-tab by this single-choice field, or FIELD,FIELD crossed (repeatable)")
@@ -67,7 +74,8 @@ func (af *analysisFlags) options(f *form.Form) (stats.AnalysisOptions, error) {
 		return stats.AnalysisOptions{}, usagef("--level %v is not between 0 and 1", af.level)
 	}
 	text := stats.OptionText{By: af.by, Filters: af.filters, Questions: af.questions, Nets: af.nets,
-		CI: af.ci, Level: strconv.FormatFloat(af.level, 'g', -1, 64), Lang: af.lang, Weighting: af.weighting, Trim: af.trim}
+		CI: af.ci, Level: strconv.FormatFloat(af.level, 'g', -1, 64), Lang: af.lang, Weighting: af.weighting, Trim: af.trim,
+		Strata: af.strata, Cluster: af.cluster, FPC: af.fpc, LonelyPSU: af.lonelyPSU}
 	var margins []stats.MarginSpec
 	source := ""
 	if af.weights != "" {
@@ -90,6 +98,11 @@ func (af *analysisFlags) options(f *form.Form) (stats.AnalysisOptions, error) {
 	}
 	opts, err := text.Options(f, margins, source)
 	if oe, ok := stats.IsOptionError(err); ok {
+		switch oe.Option {
+		case "strata", "cluster", "fpc", "lonely_psu":
+			// The design flags name the form's fields: a usage error naming the flag.
+			return opts, designError(err)
+		}
 		if oe.Unknown {
 			return opts, err
 		}
@@ -103,6 +116,17 @@ func (af *analysisFlags) options(f *form.Form) (stats.AnalysisOptions, error) {
 		return opts, usagef("%v", oe.Err)
 	}
 	return opts, err
+}
+
+// designError makes a design field that the data cannot carry (a
+// response without it) a usage error naming the flag; other errors (stats
+// refusing a design, e.g. a lonely PSU under --lonely-psu fail) pass as
+// they are.
+func designError(err error) error {
+	if oe, ok := stats.IsOptionError(err); ok {
+		return usagef("--%s: %v", strings.ReplaceAll(oe.Option, "_", "-"), oe.Err)
+	}
+	return err
 }
 
 // loadDataset loads a form's valid responses (all with --all-responses)
@@ -166,7 +190,7 @@ func cmdAnalyze(ctx context.Context, a *app, args []string) error {
 	opts.InvalidByReason = byReason
 	an, err := stats.Analyze(ds, opts)
 	if err != nil {
-		return err
+		return designError(err)
 	}
 	switch *format {
 	case "table":
@@ -221,7 +245,7 @@ func cmdCompare(ctx context.Context, a *app, args []string) error {
 		}
 		opts.InvalidByReason = byReason
 		if analyses[k], err = stats.Analyze(ds, opts); err != nil {
-			return fmt.Errorf("%s: %w", fm.ID, err)
+			return fmt.Errorf("%s: %w", fm.ID, designError(err))
 		}
 	}
 	cmp := stats.Compare(analyses[0], analyses[1])
@@ -246,6 +270,13 @@ func formOf(ctx context.Context, st store.Store, formID string) (store.FormVersi
 	return fv, f, err
 }
 
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
 // pct formats percentage points for tables.
 func pct(x stats.Num) string {
 	if math.IsNaN(float64(x)) {
@@ -263,8 +294,12 @@ func printAnalysis(w io.Writer, an *stats.Analysis) error {
 	if wi := an.Weights; wi != nil {
 		fmt.Fprintf(w, "weights: %s to %s (%s), %d iterations, converged %v; range %.4g–%.4g (ratio %.3g), Kish deff %.4f, effective n %.0f\n",
 			wi.Method, strings.Join(wi.Fields, ", "), wi.Source, wi.Iterations, wi.Converged, wi.Min, wi.Max, wi.Ratio, wi.KishDeff, wi.EffectiveN)
-	} else {
+	} else if an.Design == nil {
 		fmt.Fprintln(w, "unweighted: SEs treat the valid responses as a simple random sample")
+	}
+	if d := an.Design; d != nil {
+		fmt.Fprintf(w, "design: strata %s, clusters %s, fpc %s, lonely PSU %s; %d PSUs in %d strata\n",
+			orNone(d.Strata), orNone(strings.Join(d.Clusters, ", ")), orNone(strings.Join(d.FPC, ", ")), d.LonelyPSU, d.NPSU, d.NStrata)
 	}
 	fmt.Fprintf(w, "percent, SE and %g%% CI (%s) in percentage points\n", 100*an.CILevel, an.CIMethod)
 	weighted := an.Weights != nil
