@@ -1,12 +1,15 @@
 package security
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
+	"sync"
 
 	"github.com/emmansun/gmsm/sm3"
 )
@@ -112,9 +115,29 @@ func Pseudonym(key PseudonymKey, purpose Purpose, value string) string {
 	if len(key.b) == 0 {
 		panic("security: Pseudonym with a zero PseudonymKey")
 	}
-	m := hmac.New(sm3.New, key.b)
+	pool := macPool(key.b)
+	m := pool.Get().(hash.Hash)
+	m.Reset()
 	m.Write(lengthPrefixed("govsurvey/pseudonym/v1", string(purpose)))
 	m.Write([]byte(value))
-	sum := m.Sum(nil)
+	var buf [sm3.Size]byte
+	sum := m.Sum(buf[:0])
+	pool.Put(m)
 	return strings.ToLower(pseudonymEncoding.EncodeToString(sum[:pseudonymBytes]))
+}
+
+// macPools keeps, per key, HMAC-SM3 states to reuse: a reset HMAC
+// restores its keyed inner and outer states instead of hashing the key
+// pads again, which was half the cost of a pseudonym (two a submission).
+// Keys are few (one per installation and purpose family), so the map
+// stays small; it holds the key bytes the caller's PseudonymKey holds.
+var macPools sync.Map // string(key) → *sync.Pool of hash.Hash
+
+func macPool(key []byte) *sync.Pool {
+	if p, ok := macPools.Load(string(key)); ok {
+		return p.(*sync.Pool)
+	}
+	k := bytes.Clone(key)
+	p, _ := macPools.LoadOrStore(string(k), &sync.Pool{New: func() any { return hmac.New(sm3.New, k) }})
+	return p.(*sync.Pool)
 }
