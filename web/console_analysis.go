@@ -249,8 +249,10 @@ func (s *Server) consoleAnalysis(w http.ResponseWriter, r *http.Request, p secur
 	data["CanExport"] = p.Can(security.PermResponsesExport)
 	data["CanExportPersonal"] = p.Can(security.PermResponsesExportPersonal)
 	data["ExportFormats"] = []string{"csv", "xlsx", "sav", "dta", "parquet", "codebook"}
+	status := http.StatusOK
 	if run {
 		an, err := s.runAnalysis(r.Context(), f, in)
+		var bad *form.SettingError
 		switch {
 		case err == nil:
 			data["Analysis"] = an
@@ -270,13 +272,18 @@ func (s *Server) consoleAnalysis(w http.ResponseWriter, r *http.Request, p secur
 				data["Problem"] = pe.Error()
 			} else if isNotCleaned(err) {
 				data["Problem"] = t["not_cleaned_analysis"]
+			} else if errors.As(err, &bad) {
+				// A bad nets cell of a form stored before settings were
+				// checked: the page names it (422), as the API does in JSON.
+				data["Problem"] = t["bad_setting"] + " " + bad.Error()
+				status = http.StatusUnprocessableEntity
 			} else {
 				s.fail(w, r, err)
 				return
 			}
 		}
 	}
-	s.render(w, r, "console_analysis.html", data)
+	s.renderStatus(w, r, status, "console_analysis.html", data)
 }
 
 func isNotCleaned(err error) bool { return errors.Is(err, clean.ErrNotCleaned) }
@@ -350,6 +357,7 @@ var analysisWords = map[string]map[string]string{
 		"collected": "收集", "valid": "有效", "chart": "百分比条形图",
 		"microdata": "导出个案数据（仅有效回答，去标识化）", "microdata_all": "含无效回答（附有效性变量）",
 		"microdata_personal": "导出含个人信息字段", "purpose": "用途（必填，将记入审计日志）", "format": "格式", "export": "导出",
+		"bad_setting": "问卷设置有误，修正该单元格并重新上传问卷前无法计算：",
 	},
 	"en": {
 		"analysis": "Analysis", "cleaning": "Cleaning", "questions": "Questions (none picked: all)", "crosstab_by": "Cross-tab by",
@@ -361,5 +369,6 @@ var analysisWords = map[string]map[string]string{
 		"collected": "collected", "valid": "valid", "chart": "bar chart of the percents",
 		"microdata": "Export microdata (valid responses, de-identified)", "microdata_all": "with the invalid ones (and a validity column)",
 		"microdata_personal": "Export with personal fields", "purpose": "Purpose (required; recorded in the audit log)", "format": "Format", "export": "Export",
+		"bad_setting": "The form's settings are wrong; the tables cannot be computed until the cell is fixed and the form uploaded again:",
 	},
 }

@@ -317,8 +317,10 @@ func (s *Server) cleaningView(ctx context.Context, formID, reason, after string)
 
 // reclean runs the rules over the responses of the request's form (the
 // joined view: the rules judge sealed answers too), audited with the
-// funnel's counts. false: the request has been answered.
-func (s *Server) reclean(w http.ResponseWriter, r *http.Request, p security.Principal) (clean.Funnel, bool) {
+// funnel's counts. A bad settings cell goes to badSetting, which answers
+// in the route's own kind (JSON or the page). false: the request has been
+// answered.
+func (s *Server) reclean(w http.ResponseWriter, r *http.Request, p security.Principal, badSetting func(*form.SettingError)) (clean.Funnel, bool) {
 	fv, _, err := s.forms.Latest(r.Context(), r.PathValue("form_id"))
 	if err != nil {
 		s.fail(w, r, err)
@@ -334,7 +336,7 @@ func (s *Server) reclean(w http.ResponseWriter, r *http.Request, p security.Prin
 	if errors.As(err, &bad) {
 		// A form stored before its settings were checked: the staff
 		// member must fix the cell, so name it rather than fail with 500.
-		s.writeError(w, http.StatusUnprocessableEntity, "bad_setting", bad.Error(), bad.Column)
+		badSetting(bad)
 		return fun, false
 	}
 	if err != nil {
@@ -352,7 +354,9 @@ const actionCleanRun = "clean.run"
 // recleanAPI serves POST /api/v1/forms/{form_id}/cleaning: run the rules
 // now and answer the funnel.
 func (s *Server) recleanAPI(w http.ResponseWriter, r *http.Request, p security.Principal) {
-	fun, ok := s.reclean(w, r, p)
+	fun, ok := s.reclean(w, r, p, func(bad *form.SettingError) {
+		s.writeError(w, http.StatusUnprocessableEntity, "bad_setting", bad.Error(), bad.Column)
+	})
 	if !ok {
 		return
 	}
@@ -438,17 +442,20 @@ func (s *Server) overrideAPI(w http.ResponseWriter, r *http.Request, p security.
 
 // consoleCleaning serves GET /console/forms/{form_id}/cleaning.
 func (s *Server) consoleCleaning(w http.ResponseWriter, r *http.Request, p security.Principal) {
-	s.cleaningPage(w, r, p, nil)
+	s.cleaningPage(w, r, p, nil, nil)
 }
 
 // consoleReclean serves POST /console/forms/{form_id}/cleaning: run the
-// rules and show the page with the run's counts.
+// rules and show the page with the run's counts, or with the bad settings
+// cell that stopped them (422): a browser is shown a page, not JSON.
 func (s *Server) consoleReclean(w http.ResponseWriter, r *http.Request, p security.Principal) {
-	fun, ok := s.reclean(w, r, p)
+	fun, ok := s.reclean(w, r, p, func(bad *form.SettingError) {
+		s.cleaningPage(w, r, p, nil, bad)
+	})
 	if !ok {
 		return
 	}
-	s.cleaningPage(w, r, p, &fun)
+	s.cleaningPage(w, r, p, &fun, nil)
 }
 
 type funnelLine struct {
@@ -458,7 +465,9 @@ type funnelLine struct {
 	Total  bool
 }
 
-func (s *Server) cleaningPage(w http.ResponseWriter, r *http.Request, p security.Principal, ran *clean.Funnel) {
+// cleaningPage shows the cleaning page: with ran, the counts of the run
+// just made; with bad, the settings cell that stopped it, answered 422.
+func (s *Server) cleaningPage(w http.ResponseWriter, r *http.Request, p security.Principal, ran *clean.Funnel, bad *form.SettingError) {
 	q := r.URL.Query()
 	reason, after := q.Get("reason"), q.Get("after")
 	view, err := s.cleaningView(r.Context(), r.PathValue("form_id"), reason, after)
@@ -475,6 +484,11 @@ func (s *Server) cleaningPage(w http.ResponseWriter, r *http.Request, p security
 	data["Reason"] = reason
 	data["After"] = after
 	data["Ran"] = ran
+	status := http.StatusOK
+	if bad != nil {
+		data["BadSetting"] = bad.Error()
+		status = http.StatusUnprocessableEntity
+	}
 	data["OverrideDone"] = q.Get("done") == "override"
 	data["OverrideID"] = q.Get("id")
 	if fun != nil {
@@ -495,7 +509,7 @@ func (s *Server) cleaningPage(w http.ResponseWriter, r *http.Request, p security
 		data["Rows"] = view.rows
 		data["Next"] = view.next
 	}
-	s.render(w, r, "console_cleaning.html", data)
+	s.renderStatus(w, r, status, "console_cleaning.html", data)
 }
 
 // cleaningWords are the cleaning page's words.
@@ -508,6 +522,7 @@ var cleaningWords = map[string]map[string]string{
 		"override": "人工判定", "mark_valid": "有效", "mark_invalid": "无效", "note": "说明（必填）", "save": "保存",
 		"next_page": "下一页", "first_page": "第一页", "override_done": "已保存人工判定：", "none": "没有被标记的回答。",
 		"analysis": "统计分析", "rules": "规则", "cleaned_at": "清理时间",
+		"bad_setting": "问卷设置有误，修正该单元格并重新上传问卷前无法清理：",
 	},
 	"en": {
 		"cleaning": "Cleaning", "funnel": "Funnel", "collected": "collected", "several_reasons": "several reasons",
@@ -517,5 +532,6 @@ var cleaningWords = map[string]map[string]string{
 		"override": "Override", "mark_valid": "valid", "mark_invalid": "invalid", "note": "Note (required)", "save": "Save",
 		"next_page": "Next page", "first_page": "First page", "override_done": "Override saved: ", "none": "No flagged responses.",
 		"analysis": "Analysis", "rules": "rules", "cleaned_at": "cleaned at",
+		"bad_setting": "The form's settings are wrong; cleaning cannot run until the cell is fixed and the form uploaded again:",
 	},
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -85,6 +86,54 @@ func TestAnalysisNamesBadSetting(t *testing.T) {
 			}
 			if msg, _ := r.json(t)["error"].(map[string]any)["message"].(string); !strings.HasPrefix(msg, "settings!2: column "+tt.header+": ") {
 				t.Errorf("message %q does not name settings!2 and the column", msg)
+			}
+		})
+	}
+}
+
+// The console's cleaning and analysis pages, on a form stored with a bad
+// cleaning or nets cell, show the page again with the cell named (422) in
+// the page's language, not the API's JSON.
+func TestConsoleCleaningAnalysisNamesBadSetting(t *testing.T) {
+	for _, tt := range []struct {
+		header, value string
+		path          string
+		fields        url.Values
+		lang, wording string
+	}{
+		{"speeding_ratio", "1.5", "/console/forms/census/cleaning", url.Values{}, "en", "settings are wrong; cleaning cannot run"},
+		{"Burst Window", "soon", "/console/forms/census/cleaning", url.Values{}, "zh", "问卷设置有误，修正该单元格并重新上传问卷前无法清理"},
+		{"nets", "province.south", "/console/forms/census/analysis", url.Values{"all_responses": {"1"}}, "en", "settings are wrong; the tables cannot be computed"},
+		{"nets", "province.south", "/console/forms/census/analysis", url.Values{"all_responses": {"1"}}, "zh", "问卷设置有误，修正该单元格并重新上传问卷前无法计算"},
+	} {
+		t.Run(tt.header+"/"+tt.lang, func(t *testing.T) {
+			e := newStaffEnv(t, storetest.OpenSQLite(t), Options{})
+			if _, _, _, err := collect.AddForm(t.Context(), e.sealing, "console.md", consoleWith(t, tt.header, tt.value)); err != nil {
+				t.Fatal(err)
+			}
+			analyst := e.session(t, "analyst")
+			r := e.postForm(t, analyst, tt.path+"?lang="+tt.lang, tt.fields)
+			if r.status != http.StatusUnprocessableEntity {
+				t.Fatalf("POST %s: %d %s", tt.path, r.status, r.body)
+			}
+			if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+				t.Fatalf("Content-Type %q, want the page:\n%s", ct, r.body)
+			}
+			problem := `role="alert" id="problem">`
+			i := strings.Index(r.body, problem)
+			if i < 0 {
+				t.Fatalf("the page shows no problem:\n%s", r.body)
+			}
+			shown := r.body[i+len(problem):]
+			shown = shown[:strings.Index(shown, "</p>")]
+			if !strings.Contains(shown, tt.wording) {
+				t.Errorf("problem %q lacks the %s wording %q", shown, tt.lang, tt.wording)
+			}
+			if !strings.Contains(shown, "settings!2: column "+tt.header+": ") {
+				t.Errorf("problem %q does not name settings!2 and the column", shown)
+			}
+			if !strings.Contains(r.body, `id="analysis-form"`) && !strings.Contains(r.body, `id="rerun-form"`) {
+				t.Errorf("not the console page:\n%s", r.body)
 			}
 		})
 	}
