@@ -41,10 +41,13 @@ type Spec struct {
 	K       KOptions
 	Signer  *Signer
 	Now     time.Time
-	// BeforeStore, when set, is called with the release built and signed,
-	// before it is stored; an error stops the publish (the console audits
-	// here: what is not audited is not done).
-	BeforeStore func(ctx context.Context, rel *Release) error
+	// Stored, when set, is called once the store has taken or refused the
+	// release, with the store's error: nil, or store.ErrExists when a
+	// concurrent publish took the version. Callers audit here rather than
+	// before storing: the audit chain is append-only, so an entry written
+	// before the outcome is known could not be taken back when the store
+	// refuses. Its error is returned (with the store's, if any).
+	Stored func(ctx context.Context, rel *Release, err error) error
 }
 
 // ErrNotCleaned: the valid responses are asked for but the form has no
@@ -118,12 +121,14 @@ func Publish(ctx context.Context, st store.Store, f *form.Form, spec Spec) (*Rel
 	if err != nil {
 		return nil, err
 	}
-	if spec.BeforeStore != nil {
-		if err := spec.BeforeStore(ctx, rel); err != nil {
-			return nil, err
+	_, err = st.AddRelease(ctx, sr)
+	if spec.Stored != nil {
+		// The outcome is recorded even when the caller has gone away.
+		if herr := spec.Stored(context.WithoutCancel(ctx), rel, err); herr != nil {
+			return nil, errors.Join(err, herr)
 		}
 	}
-	if _, err := st.AddRelease(ctx, sr); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return rel, nil

@@ -19,7 +19,8 @@ import (
 
 // TestPublish: a release is made from the store and stored under the
 // form's next version; the valid responses need a cleaning run; a
-// BeforeStore error stores nothing.
+// Stored hook hears of each release stored (TestPublishRace: and of
+// each refused).
 func TestPublish(t *testing.T) {
 	ctx := t.Context()
 	st := storetest.OpenSQLite(t)
@@ -57,21 +58,19 @@ func TestPublish(t *testing.T) {
 	if _, err := publish.Publish(ctx, st, f, publish.Spec{Signer: signer}); !errors.Is(err, publish.ErrNotCleaned) {
 		t.Errorf("not cleaned: %v", err)
 	}
-	stop := errors.New("not audited")
-	called := ""
-	spec := publish.Spec{AllResponses: true, Signer: signer, Analysis: stats.AnalysisOptions{By: []string{"group"}},
-		BeforeStore: func(_ context.Context, rel *publish.Release) error { called = rel.ID; return stop }}
-	if _, err := publish.Publish(ctx, st, f, spec); !errors.Is(err, stop) || called != "town-r1" {
-		t.Fatalf("BeforeStore refusing: %v (called with %q)", err, called)
-	}
-	if rs, err := st.Releases(ctx, "town"); err != nil || len(rs) != 0 {
-		t.Fatalf("stored after BeforeStore refused: %v %v", rs, err)
-	}
-	spec.BeforeStore = nil
+	spec := publish.Spec{AllResponses: true, Signer: signer, Analysis: stats.AnalysisOptions{By: []string{"group"}}}
 	for _, want := range []string{"town-r1", "town-r2"} {
+		var stored []string
+		spec.Stored = func(_ context.Context, rel *publish.Release, err error) error {
+			stored = append(stored, fmt.Sprintf("%s %v", rel.ID, err))
+			return nil
+		}
 		rel, err := publish.Publish(ctx, st, f, spec)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(stored) != 1 || stored[0] != want+" <nil>" {
+			t.Errorf("Stored called %q, want once with %s and no error", stored, want)
 		}
 		if rel.ID != want {
 			t.Errorf("release %s, want %s", rel.ID, want)
@@ -84,5 +83,71 @@ func TestPublish(t *testing.T) {
 		if rel.Suppressed() < 2 {
 			t.Errorf("%s suppressed %d cells", want, rel.Suppressed())
 		}
+	}
+}
+
+// staleStore hands out a version another publish has already taken, as
+// NextReleaseVersion does to the loser of two concurrent publishes.
+type staleStore struct {
+	store.Store
+	version int
+}
+
+func (s staleStore) NextReleaseVersion(context.Context, string) (int, error) { return s.version, nil }
+
+// TestPublishRace: a publish that lost its version to a concurrent one
+// stores nothing, fails with store.ErrExists, and its Stored hook is told
+// so — once, after the store refused, so an audit written there is true;
+// a Stored error is returned with the store's.
+func TestPublishRace(t *testing.T) {
+	ctx := t.Context()
+	st := storetest.OpenSQLite(t)
+	b, err := os.ReadFile("testdata/town.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fv, f, _, err := collect.AddForm(ctx, st, "town.md", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	var rs []store.Response
+	for i := range 12 {
+		enc, err := f.EncodeAnswers(form.Answers{"safe": "yes", "group": "a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, store.Response{FormID: fv.FormID, Revision: fv.Revision, InstanceID: fmt.Sprintf("r%02d", i),
+			Started: t0, Ended: t0.Add(time.Minute), SubmittedAt: t0.Add(2 * time.Minute), Client: fmt.Sprint(i), Channel: "import", Answers: enc})
+	}
+	if _, err := st.AddResponses(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	var calls []error
+	spec := publish.Spec{AllResponses: true, Signer: publishtest.Signer(t, "Town Office"),
+		Stored: func(_ context.Context, rel *publish.Release, err error) error {
+			if rel.ID != "town-r1" {
+				t.Errorf("Stored with %s", rel.ID)
+			}
+			calls = append(calls, err)
+			return nil
+		}}
+	if _, err := publish.Publish(ctx, st, f, spec); err != nil {
+		t.Fatal(err)
+	}
+	_, err = publish.Publish(ctx, staleStore{st, 1}, f, spec)
+	if !errors.Is(err, store.ErrExists) {
+		t.Errorf("second publish of version 1: %v, want ErrExists", err)
+	}
+	if len(calls) != 2 || calls[0] != nil || !errors.Is(calls[1], store.ErrExists) {
+		t.Errorf("Stored calls %v, want [<nil> ErrExists]", calls)
+	}
+	if rels, err := st.Releases(ctx, "town"); err != nil || len(rels) != 1 {
+		t.Errorf("releases %v %v, want only town-r1", rels, err)
+	}
+	hookErr := errors.New("audit down")
+	spec.Stored = func(context.Context, *publish.Release, error) error { return hookErr }
+	if _, err := publish.Publish(ctx, staleStore{st, 1}, f, spec); !errors.Is(err, hookErr) || !errors.Is(err, store.ErrExists) {
+		t.Errorf("Stored failing: %v, want both errors", err)
 	}
 }

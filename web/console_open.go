@@ -158,6 +158,15 @@ func isPublishProblem(err error) bool {
 		errors.Is(err, store.ErrExists) || strings.HasPrefix(err.Error(), "publish: ")
 }
 
+// publishRefusal is the audit detail of a release the store refused.
+// The store's message is not copied: it is not the audit's to carry.
+func publishRefusal(err error) string {
+	if errors.Is(err, store.ErrExists) {
+		return "refused: version taken by a concurrent publish"
+	}
+	return "refused: not stored"
+}
+
 // publishSpec reads the publish form. Only the questions offered are
 // published. All of them ticked is as `govsurvey publish` without
 // --question: microdata then carries the questions classified public,
@@ -247,12 +256,17 @@ func (s *Server) consolePublish(w http.ResponseWriter, r *http.Request, p securi
 		problem(err)
 		return
 	}
-	// What is not audited is not done: the release is recorded once
-	// built and signed, before it is stored.
-	spec.BeforeStore = func(ctx context.Context, rel *publish.Release) error {
-		_, err := s.auditLog.Record(ctx, security.AuditEvent{Actor: actor(p), Action: security.ActionPublish,
-			Object: "release:" + rel.ID, Outcome: security.OutcomeOK,
-			Detail: fmt.Sprintf("%d tables, %d files, min count %d (console)", len(rel.Tables), len(rel.Files), spec.Rule.MinCount)})
+	// The release is recorded once the store has taken or refused it:
+	// the audit chain is append-only, so an entry written before a
+	// concurrent publish takes the version could not be withdrawn.
+	spec.Stored = func(ctx context.Context, rel *publish.Release, stored error) error {
+		ev := security.AuditEvent{Actor: actor(p), Action: security.ActionPublish, Object: "release:" + rel.ID,
+			Outcome: security.OutcomeOK,
+			Detail:  fmt.Sprintf("%d tables, %d files, min count %d (console)", len(rel.Tables), len(rel.Files), spec.Rule.MinCount)}
+		if stored != nil {
+			ev.Outcome, ev.Detail = security.OutcomeFailed, publishRefusal(stored)+" (console)"
+		}
+		_, err := s.auditLog.Record(ctx, ev)
 		return err
 	}
 	rel, err := publish.Publish(r.Context(), s.st, f, spec)

@@ -2,7 +2,9 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/govsurvey/govsurvey/clean"
@@ -18,6 +21,7 @@ import (
 	"github.com/govsurvey/govsurvey/publish"
 	"github.com/govsurvey/govsurvey/publish/publishtest"
 	"github.com/govsurvey/govsurvey/security"
+	"github.com/govsurvey/govsurvey/store"
 	"github.com/govsurvey/govsurvey/store/storetest"
 )
 
@@ -192,6 +196,108 @@ func TestConsolePublishNoSigner(t *testing.T) {
 	}
 	if rs, _ := e.raw.Releases(t.Context(), ""); len(rs) != 0 {
 		t.Errorf("stored %v", rs)
+	}
+}
+
+// versionRace holds the first n NextReleaseVersion callers until all n
+// have their version, so n publishes of one form are handed the same
+// version, as concurrent ones can be.
+type versionRace struct {
+	store.Store
+	mu      sync.Mutex
+	waiting int
+	all     chan struct{}
+}
+
+func (s *versionRace) NextReleaseVersion(ctx context.Context, formID string) (int, error) {
+	v, err := s.Store.NextReleaseVersion(ctx, formID)
+	s.mu.Lock()
+	if s.waiting == 0 {
+		s.mu.Unlock()
+		return v, err
+	}
+	s.waiting--
+	if s.waiting == 0 {
+		close(s.all)
+	}
+	all := s.all
+	s.mu.Unlock()
+	select {
+	case <-all:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	return v, err
+}
+
+// TestConsolePublishRace: two publishers publish one form at once and
+// are handed the same version; one release is stored, the other publish
+// is refused (422), and the audit log says exactly that — one
+// publish.release ok for the stored release, one failed for the refusal.
+func TestConsolePublishRace(t *testing.T) {
+	signer, _ := testReleaseSigner(t)
+	race := &versionRace{Store: storetest.OpenSQLite(t)}
+	e := newStaffEnv(t, race, Options{ReleaseSigner: signer})
+	seedAnalysis(t, e)
+	ctx := t.Context()
+	if _, err := clean.Run(ctx, e.sealing.Joined(), "analysis"); err != nil {
+		t.Fatal(err)
+	}
+	path := e.ts.URL + "/console/open/forms/analysis/publish?lang=en"
+	var bodies []string
+	var clients []*http.Client
+	for range 2 {
+		c := e.session(t, "publisher")
+		v := url.Values{"question": {"gender", "satisfied"}, "min_count": {"20"}, "csrf": {e.csrf(t, c)[1]}}
+		clients, bodies = append(clients, c), append(bodies, v.Encode())
+	}
+	race.mu.Lock()
+	race.waiting, race.all = 2, make(chan struct{})
+	race.mu.Unlock()
+
+	statuses := make([]int, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			resp, err := clients[i].Post(path, "application/x-www-form-urlencoded", strings.NewReader(bodies[i]))
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Sort(statuses)
+	if statuses[0] != http.StatusOK || statuses[1] != http.StatusUnprocessableEntity {
+		t.Errorf("statuses %v, want one 200 and one 422", statuses)
+	}
+	rels, err := e.raw.Releases(ctx, "analysis")
+	if err != nil || len(rels) != 1 || rels[0].ID != "analysis-r1" {
+		t.Fatalf("releases %v %v, want analysis-r1 alone", rels, err)
+	}
+	entries, _, err := security.ReadAudit(ctx, e.raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, en := range entries {
+		if en.Action == security.ActionPublish {
+			got = append(got, en.Object+" "+en.Outcome)
+		}
+	}
+	slices.Sort(got)
+	want := []string{"release:analysis-r1 " + security.OutcomeFailed, "release:analysis-r1 " + security.OutcomeOK}
+	if !slices.Equal(got, want) {
+		t.Errorf("publish audit entries %q, want %q", got, want)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/govsurvey/govsurvey/form"
 	"github.com/govsurvey/govsurvey/publish"
 	"github.com/govsurvey/govsurvey/security"
+	"github.com/govsurvey/govsurvey/store"
 )
 
 const publishUsage = `usage: govsurvey publish --form ID --out DIR [--question NAME]… [--by FIELD]… [--min-count 10]
@@ -60,9 +61,24 @@ func cmdPublish(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	rel, err := publish.Publish(ctx, st, f, publish.Spec{Analysis: opts, AllResponses: af.allResponses,
+	spec := publish.Spec{Analysis: opts, AllResponses: af.allResponses,
 		Rule: publish.Rule{MinCount: *minCount}, ReportDir: *reportDir, Microdata: *microdata, QIs: qis,
-		K: publish.KOptions{K: *k, MaxDrop: *maxDrop}, Signer: signer})
+		K: publish.KOptions{K: *k, MaxDrop: *maxDrop}, Signer: signer}
+	if st.audit != nil {
+		// Recorded as soon as the store has taken or refused the release
+		// (a concurrent publish may take the version), not after the
+		// files are written: a release stored is a release published.
+		spec.Stored = func(ctx context.Context, rel *publish.Release, stored error) error {
+			outcome, detail := security.OutcomeOK, fmt.Sprintf("%d tables, %d files, min count %d", len(rel.Tables), len(rel.Files), *minCount)
+			if errors.Is(stored, store.ErrExists) {
+				outcome, detail = security.OutcomeFailed, "refused: version taken by a concurrent publish"
+			} else if stored != nil {
+				outcome, detail = security.OutcomeFailed, "refused: not stored"
+			}
+			return st.record(ctx, security.ActionPublish, "release:"+rel.ID, outcome, detail)
+		}
+	}
+	rel, err := publish.Publish(ctx, st, f, spec)
 	switch {
 	case errors.Is(err, publish.ErrNotCleaned):
 		return fmt.Errorf("form %s has not been cleaned: run 'govsurvey clean --form %s' first (or publish every response with --all-responses)", f.ID, f.ID)
@@ -77,12 +93,6 @@ func cmdPublish(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("%w (the release %s is stored; its files can be downloaded from /open/%s)", err, rel.ID, rel.ID)
 	}
 	suppressed := rel.Suppressed()
-	if st.audit != nil {
-		if err := st.record(ctx, security.ActionPublish, "release:"+rel.ID, security.OutcomeOK,
-			fmt.Sprintf("%d tables, %d files, min count %d", len(rel.Tables), len(rel.Files), *minCount)); err != nil {
-			return err
-		}
-	}
 	pub, _ := signer.PublicKeyPEM()
 	fp, _ := publish.PublicKeyFingerprint(pub)
 	fmt.Fprintf(a.stdout, "release %s: %d tables (%d cells suppressed, min count %d), %d files in %s\n",

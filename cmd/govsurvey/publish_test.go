@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/govsurvey/govsurvey/security"
+	"github.com/govsurvey/govsurvey/store"
 )
 
 // TestPublishAndVerify runs the open-data commands end to end on the seed
@@ -107,6 +110,27 @@ func TestPublishAndVerify(t *testing.T) {
 	args[len(args)-1] = filepath.Join(dir, "r2")
 	if code, stdout, errs := runCLI(t, args...); code != 0 || !strings.Contains(stdout, "netizen_2019-r2") {
 		t.Errorf("second release: exit %d: %s %s", code, stdout, errs)
+	}
+
+	// Each stored release is audited once, the refused directory not at all.
+	st, err := store.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	entries, _, err := security.ReadAudit(t.Context(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, en := range entries {
+		if en.Action == security.ActionPublish {
+			got = append(got, en.Object+" "+en.Outcome)
+		}
+	}
+	want := []string{"release:netizen_2019-r1 ok", "release:netizen_2019-r2 ok"}
+	if !slices.Equal(got, want) {
+		t.Errorf("publish audit entries %q, want %q", got, want)
 	}
 }
 
