@@ -348,6 +348,16 @@ var sqliteMigrations = []string{
 		PRIMARY KEY (job_id, name)
 	) STRICT;
 	`,
+	// 10: when each quota slot was taken (sql_quota.go), so that a slot
+	// whose submission was never stored can be given back after a grace
+	// period. 0 is a claim made before this step or by an older node in a
+	// rolling upgrade: ReleaseStaleQuotas stamps it first, so it waits a
+	// whole grace period too.
+	`
+	ALTER TABLE quota_claims ADD COLUMN claimed_at INTEGER NOT NULL DEFAULT 0;
+
+	CREATE INDEX quota_claims_claimed_idx ON quota_claims (claimed_at);
+	`,
 }
 
 var postgresMigrations = []string{
@@ -635,6 +645,12 @@ var postgresMigrations = []string{
 		bytes        BYTEA  NOT NULL,
 		PRIMARY KEY (job_id, name)
 	);
+	`,
+	// 10: when each quota slot was taken; see the SQLite step 10.
+	`
+	ALTER TABLE quota_claims ADD COLUMN claimed_at BIGINT NOT NULL DEFAULT 0;
+
+	CREATE INDEX quota_claims_claimed_idx ON quota_claims (claimed_at);
 	`,
 }
 

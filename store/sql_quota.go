@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Quotas per choice (package collect): a form may stop taking submissions
@@ -43,10 +44,17 @@ type QuotaStore interface {
 	// QuotaCounts returns the taken slots of a form's quotas, by field
 	// and value.
 	QuotaCounts(ctx context.Context, formID string) ([]QuotaCount, error)
+	// ReleaseStaleQuotas frees, in one transaction, every slot taken
+	// more than grace before now by a submission that has no stored
+	// response (its commit failed and its client never retried), and
+	// returns how many. A slot whose time is unknown (taken before schema
+	// step 10, or by an older node) is stamped with now instead, so it
+	// too waits a whole grace period.
+	ReleaseStaleQuotas(ctx context.Context, now time.Time, grace time.Duration) (int, error)
 }
 
 const (
-	insertQuotaClaim = `INSERT INTO quota_claims (form_id, instance_id, field, value) VALUES (?, ?, ?, ?)
+	insertQuotaClaim = `INSERT INTO quota_claims (form_id, instance_id, field, value, claimed_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (form_id, instance_id, field, value) DO NOTHING`
 
 	insertQuotaCount = `INSERT INTO quota_counts (form_id, field, value, n) VALUES (?, ?, ?, 0)
@@ -64,6 +72,21 @@ const (
 	releaseQuota = `UPDATE quota_counts SET n = n - 1 WHERE form_id = ? AND field = ? AND value = ? AND n > 0`
 
 	queryQuotaCounts = `SELECT field, value, n FROM quota_counts WHERE form_id = ? ORDER BY field, value`
+
+	stampQuotaClaims = `UPDATE quota_claims SET claimed_at = ? WHERE claimed_at = 0`
+
+	// Ordered by form, field and value, the order in which TakeQuotas and
+	// ReleaseQuotas lock the counters, so that none of them deadlocks.
+	queryStaleQuotaClaims = `SELECT form_id, instance_id, field, value FROM quota_claims c
+		WHERE claimed_at > 0 AND claimed_at < ?
+		AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.form_id = c.form_id AND r.instance_id = c.instance_id)
+		ORDER BY form_id, field, value, instance_id`
+
+	// The response is looked for again: one stored since the query keeps
+	// its slot.
+	deleteStaleQuotaClaim = `DELETE FROM quota_claims
+		WHERE form_id = ? AND instance_id = ? AND field = ? AND value = ?
+		AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.form_id = ? AND r.instance_id = ?)`
 )
 
 // errQuotaFull rolls back the slots taken before a full quota.
@@ -87,13 +110,16 @@ func (s shared) TakeQuotas(ctx context.Context, formID, instanceID string, qs []
 	slices.SortFunc(order, func(a, b int) int {
 		return cmp.Or(cmp.Compare(qs[a].Field, qs[b].Field), cmp.Compare(qs[a].Value, qs[b].Value))
 	})
+	// The time of the claim is the node's, as for every other time in
+	// the store; ReleaseStaleQuotas leaves a grace period for skew.
+	at := time.Now()
 	full := -1
 	err := s.d.tx(ctx, func(tx querier) error {
 		for _, i := range order {
 			q := qs[i]
 			// The claim first: a concurrent transaction of the same
 			// instance waits on it and then finds it taken.
-			n, err := tx.exec(ctx, insertQuotaClaim, formID, instanceID, q.Field, q.Value)
+			n, err := tx.exec(ctx, insertQuotaClaim, formID, instanceID, q.Field, q.Value, micros(at))
 			if err != nil {
 				return fmt.Errorf("store: taking quota %s=%s of %s: %w", q.Field, q.Value, formID, err)
 			}
@@ -188,4 +214,56 @@ func (s shared) QuotaCounts(ctx context.Context, formID string) ([]QuotaCount, e
 		return nil, fmt.Errorf("store: quotas of %s: %w", formID, err)
 	}
 	return out, nil
+}
+
+func (s shared) ReleaseStaleQuotas(ctx context.Context, now time.Time, grace time.Duration) (int, error) {
+	if grace < 0 {
+		return 0, fmt.Errorf("store: negative quota grace %s", grace)
+	}
+	cutoff := now.Add(-grace)
+	type claim struct{ form, instance, field, value string }
+	freed := 0
+	err := s.d.tx(ctx, func(tx querier) error {
+		freed = 0 // the transaction may be run again
+		if _, err := tx.exec(ctx, stampQuotaClaims, micros(now)); err != nil {
+			return fmt.Errorf("store: releasing stale quotas: %w", err)
+		}
+		rows, err := tx.query(ctx, queryStaleQuotaClaims, micros(cutoff))
+		if err != nil {
+			return fmt.Errorf("store: releasing stale quotas: %w", err)
+		}
+		var claims []claim
+		for rows.Next() {
+			var c claim
+			if err := rows.Scan(&c.form, &c.instance, &c.field, &c.value); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: releasing stale quotas: %w", err)
+			}
+			claims = append(claims, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: releasing stale quotas: %w", err)
+		}
+		for _, c := range claims {
+			// As in ReleaseQuotas, only the deleting transaction frees
+			// the slot.
+			n, err := tx.exec(ctx, deleteStaleQuotaClaim, c.form, c.instance, c.field, c.value, c.form, c.instance)
+			if err != nil {
+				return fmt.Errorf("store: releasing quota %s=%s of %s: %w", c.field, c.value, c.form, err)
+			}
+			if n == 0 {
+				continue
+			}
+			if _, err := tx.exec(ctx, releaseQuota, c.form, c.field, c.value); err != nil {
+				return fmt.Errorf("store: releasing quota %s=%s of %s: %w", c.field, c.value, c.form, err)
+			}
+			freed++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return freed, nil
 }

@@ -75,10 +75,16 @@ func (a *app) serverSecurity(ctx context.Context, raw store.Store, initKeys bool
 const (
 	retentionEvery  = time.Hour
 	checkpointEvery = 10 * time.Minute
+	// A quota slot whose submission was never stored (a commit that
+	// failed, a client that never retried) goes back after quotaGrace,
+	// far longer than any commit takes.
+	quotaReconcileEvery = 5 * time.Minute
+	quotaGrace          = 10 * time.Minute
 )
 
-// securityJobs runs retention and audit checkpoints until ctx ends; the
-// returned function waits for them and writes the shutdown checkpoint.
+// securityJobs runs retention, audit checkpoints and the quota
+// reconciliation until ctx ends; the returned function waits for them and
+// writes the shutdown checkpoint.
 func (a *app) securityJobs(ctx context.Context, st *secureStore, retentionDefault int) (stop func()) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -99,6 +105,20 @@ func (a *app) securityJobs(ctx context.Context, st *secureStore, retentionDefaul
 		}
 		run()
 		everyTick(ctx, retentionEvery, run)
+	})
+	wg.Go(func() {
+		everyTick(ctx, quotaReconcileEvery, func() {
+			_, err := store.RunExclusive(ctx, st.Unwrap(), "quota-reconcile", func(ctx context.Context) error {
+				n, err := st.Unwrap().ReleaseStaleQuotas(ctx, time.Now(), quotaGrace)
+				if n > 0 {
+					a.log.Info("quotas: slots of submissions never stored freed", "slots", n, "grace", quotaGrace)
+				}
+				return err
+			})
+			if err != nil && ctx.Err() == nil {
+				a.log.Error("quota reconciliation failed", "err", err)
+			}
+		})
 	})
 	wg.Go(func() {
 		everyTick(ctx, checkpointEvery, func() {

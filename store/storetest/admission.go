@@ -17,6 +17,9 @@ import (
 func testAdmission(t *testing.T, st store.Store) {
 	t.Run("Invitations", func(t *testing.T) { testInvitations(t, st) })
 	t.Run("InvitationRace", func(t *testing.T) { testInvitationRace(t, st) })
+	// First: the reconciliation is store-wide, and the other quota
+	// tests leave claims without responses.
+	t.Run("StaleQuotas", func(t *testing.T) { testStaleQuotas(t, st) })
 	t.Run("Quotas", func(t *testing.T) { testQuotas(t, st) })
 	t.Run("QuotaRace", func(t *testing.T) { testQuotaRace(t, st) })
 }
@@ -236,5 +239,69 @@ func testQuotaRace(t *testing.T, st store.Store) {
 	}
 	if n := quotaCount(t, st, "qrace", "gender", "male"); n != limit {
 		t.Errorf("gender=male count = %d, want %d", n, limit)
+	}
+}
+
+// testStaleQuotas: a slot whose submission was never stored goes back once
+// it is older than the grace period; a stored submission's slot, and a
+// fresh one, stay. The store stamps claims with its clock, so now is
+// injected relative to the moment the claims were taken.
+func testStaleQuotas(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	const grace = 10 * time.Minute
+	male := store.Quota{Field: "gender", Value: "male", Limit: 2}
+	young := store.Quota{Field: "age_band", Value: "a12_18", Limit: 5}
+	take := func(id string, qs ...store.Quota) int {
+		t.Helper()
+		full, err := st.TakeQuotas(ctx, "stale", id, qs)
+		if err != nil {
+			t.Fatalf("TakeQuotas %s: %v", id, err)
+		}
+		return full
+	}
+	release := func(step string, now time.Time, want int) {
+		t.Helper()
+		if n, err := st.ReleaseStaleQuotas(ctx, now, grace); err != nil || n != want {
+			t.Errorf("%s: ReleaseStaleQuotas = %d, %v; want %d", step, n, err, want)
+		}
+	}
+	counts := func(step string, want ...store.QuotaCount) {
+		t.Helper()
+		if got, err := st.QuotaCounts(ctx, "stale"); err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: QuotaCounts = %+v, %v; want %+v", step, got, err, want)
+		}
+	}
+	// lost never reaches the store; kept does.
+	if take("lost", male, young) != -1 || take("kept", male, young) != -1 {
+		t.Fatal("taking the first slots: a quota is full")
+	}
+	fv := mustAddForm(t, st, formVersion("stale", "h1"))
+	mustAdd(t, st, []store.Response{response("stale", fv.Revision, "kept", base)})
+	taken := time.Now()
+
+	release("fresh claims", taken, 0)
+	counts("after fresh claims", store.QuotaCount{Field: "age_band", Value: "a12_18", N: 2}, store.QuotaCount{Field: "gender", Value: "male", N: 2})
+
+	later := taken.Add(grace + time.Minute)
+	release("past the grace", later, 2) // lost's two slots
+	counts("after past the grace", store.QuotaCount{Field: "age_band", Value: "a12_18", N: 1}, store.QuotaCount{Field: "gender", Value: "male", N: 1})
+	release("again", later, 0)
+
+	// The freed slot is usable again; a fresh claim without a response
+	// stays, and the quota is full again.
+	if full := take("fresh", male); full != -1 {
+		t.Fatalf("fresh: full = %d, want none (lost's slot was freed)", full)
+	}
+	if full := take("late", male); full != 0 {
+		t.Fatalf("late: full = %d, want 0 (gender=male)", full)
+	}
+	release("a fresh claim", time.Now(), 0)
+	counts("after a fresh claim", store.QuotaCount{Field: "age_band", Value: "a12_18", N: 1}, store.QuotaCount{Field: "gender", Value: "male", N: 2})
+	// A freed claim is gone for ReleaseQuotas too: nothing is freed twice.
+	if n, err := st.ReleaseQuotas(ctx, "stale", "lost"); err != nil || n != 0 {
+		t.Errorf("ReleaseQuotas of a reconciled instance = %d, %v; want 0", n, err)
+	}
+	if _, err := st.ReleaseStaleQuotas(ctx, time.Now(), -time.Second); err == nil {
+		t.Error("a negative grace was accepted")
 	}
 }
