@@ -23,15 +23,7 @@ import (
 // each refused).
 func TestPublish(t *testing.T) {
 	ctx := t.Context()
-	st := storetest.OpenSQLite(t)
-	b, err := os.ReadFile("testdata/town.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fv, f, _, err := collect.AddForm(ctx, st, "town.md", b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, fv, f := townStore(t)
 	// 30 respondents: group b has 3 "no", a small cell.
 	var rs []store.Response
 	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
@@ -101,15 +93,7 @@ func (s staleStore) NextReleaseVersion(context.Context, string) (int, error) { r
 // a Stored error is returned with the store's.
 func TestPublishRace(t *testing.T) {
 	ctx := t.Context()
-	st := storetest.OpenSQLite(t)
-	b, err := os.ReadFile("testdata/town.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fv, f, _, err := collect.AddForm(ctx, st, "town.md", b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, fv, f := townStore(t)
 	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 	var rs []store.Response
 	for i := range 12 {
@@ -135,7 +119,7 @@ func TestPublishRace(t *testing.T) {
 	if _, err := publish.Publish(ctx, st, f, spec); err != nil {
 		t.Fatal(err)
 	}
-	_, err = publish.Publish(ctx, staleStore{st, 1}, f, spec)
+	_, err := publish.Publish(ctx, staleStore{st, 1}, f, spec)
 	if !errors.Is(err, store.ErrExists) {
 		t.Errorf("second publish of version 1: %v, want ErrExists", err)
 	}
@@ -150,4 +134,19 @@ func TestPublishRace(t *testing.T) {
 	if _, err := publish.Publish(ctx, staleStore{st, 1}, f, spec); !errors.Is(err, hookErr) || !errors.Is(err, store.ErrExists) {
 		t.Errorf("Stored failing: %v, want both errors", err)
 	}
+}
+
+// townStore is a fresh SQLite store holding the town form (testdata).
+func townStore(t *testing.T) (store.Store, store.FormVersion, *form.Form) {
+	t.Helper()
+	st := storetest.OpenSQLite(t)
+	b, err := os.ReadFile("testdata/town.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fv, f, _, err := collect.AddForm(t.Context(), st, "town.md", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, fv, f
 }
