@@ -36,6 +36,9 @@ type dialect interface {
 	// lockAudit serialises appends to the audit log inside a transaction,
 	// so that two nodes never link two entries to the same predecessor.
 	lockAudit(ctx context.Context, q querier) error
+	// forUpdate is what a SELECT ends with to lock the rows it reads
+	// until the transaction ends.
+	forUpdate() string
 }
 
 // SQLite: database/sql, reads on the read pool, writes through inTx.
@@ -82,6 +85,10 @@ func (s *sqliteStore) tx(ctx context.Context, fn func(querier) error) error {
 // database's one write lock from its start (BEGIN IMMEDIATE).
 func (s *sqliteStore) lockAudit(context.Context, querier) error { return nil }
 
+// forUpdate is empty in SQLite for the same reason: the transaction holds
+// the write lock already.
+func (s *sqliteStore) forUpdate() string { return "" }
+
 // PostgreSQL: pgx, through the pool or a transaction.
 
 type pgxQuerier interface {
@@ -120,6 +127,8 @@ func (s *postgresStore) tx(ctx context.Context, fn func(querier) error) error {
 
 // auditLockKey is the advisory lock of audit appends ("govaudt").
 const auditLockKey = 0x676f7661756474
+
+func (s *postgresStore) forUpdate() string { return " FOR UPDATE" }
 
 func (s *postgresStore) lockAudit(ctx context.Context, q querier) error {
 	var ok bool

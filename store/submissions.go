@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -43,4 +45,65 @@ func checkSecret(name string, value []byte) error {
 		return fmt.Errorf("store: a secret needs a name and a value")
 	}
 	return checkText("secret name", name)
+}
+
+// WithdrawResponse locks the row (FOR UPDATE in PostgreSQL; SQLite's write
+// transaction holds the lock already) so that two withdrawals of one
+// receipt at once erase it once and both see the same time.
+func (s shared) WithdrawResponse(ctx context.Context, receipt string) (Response, error) {
+	if receipt == "" {
+		return Response{}, receiptError(receipt, sql.ErrNoRows)
+	}
+	var out Response
+	err := s.d.tx(ctx, func(q querier) error {
+		r, err := scanResponse(q.queryRow(ctx, queryResponseByReceipt+s.d.forUpdate(), receipt))
+		if err != nil {
+			return receiptError(receipt, err)
+		}
+		if !r.WithdrawnAt.IsZero() {
+			out = r
+			return nil
+		}
+		at := now()
+		for _, st := range []struct {
+			sql  string
+			args []any
+		}{
+			{withdrawResponse, []any{[]byte{}, micros(at), r.FormID, r.InstanceID}},
+			{deleteResponseFlag, []any{r.FormID, r.InstanceID}},
+			{deleteResponseFlagReasons, []any{r.FormID, r.InstanceID}},
+		} {
+			if _, err := q.exec(ctx, st.sql, st.args...); err != nil {
+				return fmt.Errorf("store: withdrawing response %s of form %s: %w", r.InstanceID, r.FormID, err)
+			}
+		}
+		out = withdrawn(r, at)
+		return nil
+	})
+	if err != nil {
+		return Response{}, err
+	}
+	return out, nil
+}
+
+// Secret inserts and reads back in one transaction: a node that loses the
+// race waits on the winner's row, then reads the winner's value.
+func (s shared) Secret(ctx context.Context, name string, value []byte) ([]byte, error) {
+	if err := checkSecret(name, value); err != nil {
+		return nil, err
+	}
+	var stored []byte
+	err := s.d.tx(ctx, func(q querier) error {
+		if _, err := q.exec(ctx, insertSecret, name, value, micros(now())); err != nil {
+			return fmt.Errorf("store: secret %s: %w", name, err)
+		}
+		if err := q.queryRow(ctx, querySecret, name).Scan(&stored); err != nil {
+			return fmt.Errorf("store: secret %s: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return stored, nil
 }
