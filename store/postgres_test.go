@@ -2,10 +2,6 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -14,63 +10,13 @@ import (
 	"github.com/govsurvey/govsurvey/store/storetest"
 )
 
-// postgresURL is the server the PostgreSQL tests run against: a URL of a
-// database whose user may create databases (scripts/with-postgres starts
-// one). CI must run them: there a missing server is a failure, not a skip.
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("GOVSURVEY_TEST_POSTGRES")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("PostgreSQL test skipped in CI: GOVSURVEY_TEST_POSTGRES is not set (run under scripts/with-postgres)")
-		}
-		t.Skip("GOVSURVEY_TEST_POSTGRES is not set (run under scripts/with-postgres)")
-	}
-	return u
-}
-
 // newPostgresDatabase creates an empty database for one test, dropped when
 // the test ends, and returns its URL. Its default collation is a locale's
 // (ICU en-US) where the server has ICU, so that ordering tests show the
 // schema does not depend on the server's locale.
 func newPostgresDatabase(t testing.TB) string {
 	t.Helper()
-	admin := postgresURL(t)
-	var b [8]byte
-	rand.Read(b[:])
-	name := "govsurvey_test_" + hex.EncodeToString(b[:])
-
-	ctx := t.Context()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+ident+` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'`); err != nil {
-		if _, err := conn.Exec(ctx, `CREATE DATABASE `+ident); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP DATABASE `+ident+` WITH (FORCE)`); err != nil {
-			t.Error(err)
-		}
-	})
-
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return storetest.NewPostgresDatabaseICU(t)
 }
 
 func openPostgres(t testing.TB) store.Store {

@@ -17,10 +17,26 @@ import (
 // ends. Without the variable the test is skipped, or fails in CI.
 func NewPostgresDatabase(t testing.TB) string {
 	t.Helper()
+	return newPostgresDatabase(t, "")
+}
+
+// NewPostgresDatabaseICU is NewPostgresDatabase with a locale's default
+// collation (ICU en-US) where the server has ICU, and the server's default
+// where it has not: the store's own tests use it to show the schema does
+// not depend on the server's locale.
+func NewPostgresDatabaseICU(t testing.TB) string {
+	t.Helper()
+	return newPostgresDatabase(t, ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'`)
+}
+
+// newPostgresDatabase creates the database with options, or without them
+// when the server refuses them.
+func newPostgresDatabase(t testing.TB, options string) string {
+	t.Helper()
 	admin := os.Getenv("GOVSURVEY_TEST_POSTGRES")
 	if admin == "" {
 		if os.Getenv("CI") != "" {
-			t.Fatal("PostgreSQL test skipped in CI: GOVSURVEY_TEST_POSTGRES is not set")
+			t.Fatal("PostgreSQL test skipped in CI: GOVSURVEY_TEST_POSTGRES is not set (run under scripts/with-postgres)")
 		}
 		t.Skip("GOVSURVEY_TEST_POSTGRES is not set (run under scripts/with-postgres)")
 	}
@@ -33,7 +49,10 @@ func NewPostgresDatabase(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = conn.Exec(ctx, `CREATE DATABASE `+ident)
+	_, err = conn.Exec(ctx, `CREATE DATABASE `+ident+options)
+	if err != nil && options != "" {
+		_, err = conn.Exec(ctx, `CREATE DATABASE `+ident)
+	}
 	conn.Close(ctx)
 	if err != nil {
 		t.Fatal(err)
