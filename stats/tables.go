@@ -847,7 +847,21 @@ func (tb *Tabulator) header(col *Column) QuestionTable {
 }
 
 func (tb *Tabulator) choiceEstimate(col *Column, acc *accum, k, nD, df int, count float64, unweighted int, cls, dom *classSums, e *cellEstimate) ChoiceEstimate {
-	est := ChoiceEstimate{Count: Num(count)}
+	est, ok := tb.choiceHeader(col, acc, k, count, unweighted, nD)
+	if !ok {
+		return est
+	}
+	tb.cm.estimate(dom, cls, e)
+	v := tb.cm.variance(e)
+	tb.fillPercent(&est, e.mu, v, df, nD)
+	return est
+}
+
+// choiceHeader is choice (or net) k's estimate before its percent: its
+// name and label (a net's choices), its counts. With an empty domain
+// (nD == 0) the percent, SE and CI are NaN and ok is false.
+func (tb *Tabulator) choiceHeader(col *Column, acc *accum, k int, count float64, unweighted, nD int) (est ChoiceEstimate, ok bool) {
+	est = ChoiceEstimate{Count: Num(count)}
 	if k < acc.nChoices {
 		est.Name, est.Label = col.Choices[k].Name, col.Choices[k].Label.In(tb.lang)
 	} else {
@@ -860,12 +874,9 @@ func (tb *Tabulator) choiceEstimate(col *Column, acc *accum, k, nD, df int, coun
 	}
 	if nD == 0 {
 		est.Percent, est.SE, est.CILow, est.CIHigh = Num(math.NaN()), Num(math.NaN()), Num(math.NaN()), Num(math.NaN())
-		return est
+		return est, false
 	}
-	tb.cm.estimate(dom, cls, e)
-	v := tb.cm.variance(e)
-	tb.fillPercent(&est, e.mu, v, df, nD)
-	return est
+	return est, true
 }
 
 func (tb *Tabulator) fillPercent(est *ChoiceEstimate, p, v float64, df, n int) {

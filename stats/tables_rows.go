@@ -134,20 +134,8 @@ func (tb *Tabulator) rowTables(acc *accum) ([]QuestionTable, error) {
 					unweighted++
 				}
 			}
-			est := ChoiceEstimate{Count: Num(count)}
-			if k < acc.nChoices {
-				est.Name, est.Label = col.Choices[k].Name, col.Choices[k].Label.In(tb.lang)
-			} else {
-				net := acc.nets[k-acc.nChoices]
-				est.Name, est.Choices = net.Name, net.Choices
-			}
-			if tb.weighted() {
-				u := unweighted
-				est.UnweightedCount = &u
-			}
-			if nD == 0 {
-				est.Percent, est.SE, est.CILow, est.CIHigh = Num(math.NaN()), Num(math.NaN()), Num(math.NaN()), Num(math.NaN())
-			} else {
+			est, ok := tb.choiceHeader(col, acc, k, count, unweighted, nD)
+			if ok {
 				tb.fillPercent(&est, e.Value[0], e.Cov[0][0], df, nD)
 			}
 			if k < acc.nChoices {
