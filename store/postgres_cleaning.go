@@ -66,14 +66,6 @@ func (s *postgresStore) ReplaceFlags(ctx context.Context, c Cleaning, flags []Fl
 	return c, nil
 }
 
-func (s *postgresStore) Cleaning(ctx context.Context, formID string) (Cleaning, error) {
-	c, err := scanCleaning(s.pool.QueryRow(ctx, dollar(queryCleaning), formID))
-	if err != nil {
-		return Cleaning{}, cleaningError(formID, err)
-	}
-	return c, nil
-}
-
 // EachFlag runs one query and calls fn as rows arrive, as EachResponse does.
 func (s *postgresStore) EachFlag(ctx context.Context, f FlagFilter, fn func(Flag) error) error {
 	q, args := flagQuery(f)
@@ -98,49 +90,4 @@ func (s *postgresStore) EachFlag(ctx context.Context, f FlagFilter, fn func(Flag
 		return fmt.Errorf("store: flags of %s: %w", f.FormID, err)
 	}
 	return nil
-}
-
-func (s *postgresStore) AddOverride(ctx context.Context, o Override) (Override, error) {
-	if err := checkOverride(o); err != nil {
-		return Override{}, err
-	}
-	o.CreatedAt = now()
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var n int
-		if err := tx.QueryRow(ctx, dollar(queryResponseExists), o.FormID, o.InstanceID).Scan(&n); err != nil {
-			return fmt.Errorf("store: override of response %s: %w", o.InstanceID, err)
-		}
-		if n == 0 {
-			return fmt.Errorf("store: override of response %s of form %s: %w", o.InstanceID, o.FormID, ErrNotFound)
-		}
-		err := tx.QueryRow(ctx, dollar(insertOverride), o.FormID, o.InstanceID, o.Valid, o.Note, o.Actor, micros(o.CreatedAt)).Scan(&o.ID)
-		if err != nil {
-			return fmt.Errorf("store: override of response %s: %w", o.InstanceID, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return Override{}, err
-	}
-	return o, nil
-}
-
-func (s *postgresStore) Overrides(ctx context.Context, formID string) ([]Override, error) {
-	rows, err := s.pool.Query(ctx, dollar(queryOverrides), formID)
-	if err != nil {
-		return nil, fmt.Errorf("store: overrides of %s: %w", formID, err)
-	}
-	defer rows.Close()
-	var out []Override
-	for rows.Next() {
-		o, err := scanOverride(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: overrides of %s: %w", formID, err)
-		}
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: overrides of %s: %w", formID, err)
-	}
-	return out, nil
 }

@@ -60,14 +60,6 @@ func (s *sqliteStore) ReplaceFlags(ctx context.Context, c Cleaning, flags []Flag
 	return c, nil
 }
 
-func (s *sqliteStore) Cleaning(ctx context.Context, formID string) (Cleaning, error) {
-	c, err := scanCleaning(s.read.QueryRowContext(ctx, queryCleaning, formID))
-	if err != nil {
-		return Cleaning{}, cleaningError(formID, err)
-	}
-	return c, nil
-}
-
 // EachFlag reads in chunks by keyset pagination on instance_id and calls
 // fn outside any transaction, as EachResponse does.
 func (s *sqliteStore) EachFlag(ctx context.Context, f FlagFilter, fn func(Flag) error) error {
@@ -120,49 +112,4 @@ func (s *sqliteStore) flagChunk(ctx context.Context, chunk []Flag, q string, arg
 		chunk = append(chunk, fl)
 	}
 	return chunk, rows.Err()
-}
-
-func (s *sqliteStore) AddOverride(ctx context.Context, o Override) (Override, error) {
-	if err := checkOverride(o); err != nil {
-		return Override{}, err
-	}
-	o.CreatedAt = now()
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, queryResponseExists, o.FormID, o.InstanceID).Scan(&n); err != nil {
-			return fmt.Errorf("store: override of response %s: %w", o.InstanceID, err)
-		}
-		if n == 0 {
-			return fmt.Errorf("store: override of response %s of form %s: %w", o.InstanceID, o.FormID, ErrNotFound)
-		}
-		err := tx.QueryRowContext(ctx, insertOverride, o.FormID, o.InstanceID, o.Valid, o.Note, o.Actor, micros(o.CreatedAt)).Scan(&o.ID)
-		if err != nil {
-			return fmt.Errorf("store: override of response %s: %w", o.InstanceID, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return Override{}, err
-	}
-	return o, nil
-}
-
-func (s *sqliteStore) Overrides(ctx context.Context, formID string) ([]Override, error) {
-	rows, err := s.read.QueryContext(ctx, queryOverrides, formID)
-	if err != nil {
-		return nil, fmt.Errorf("store: overrides of %s: %w", formID, err)
-	}
-	defer rows.Close()
-	var out []Override
-	for rows.Next() {
-		o, err := scanOverride(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: overrides of %s: %w", formID, err)
-		}
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: overrides of %s: %w", formID, err)
-	}
-	return out, nil
 }
