@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,14 +53,11 @@ func benchIngest(ctx context.Context, a *app, args []string) error {
 	if len(pos) > 0 || *clients <= 0 || *duration <= 0 {
 		return usagef("usage: govsurvey bench ingest [--clients N] [--duration D] [--db URL]")
 	}
-	tmp, err := os.MkdirTemp("", "govsurvey-bench-")
+	tmp, err := a.benchDir(fs, "bench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if !flagSet(fs, "db") && os.Getenv("GOVSURVEY_DB") == "" {
-		a.cfg.DB = "sqlite:" + filepath.Join(tmp, "bench.db")
-	}
 	kind := storeKind(a.cfg.DB)
 	if *committers <= 0 {
 		*committers = 1
@@ -107,14 +105,11 @@ func benchImport(ctx context.Context, a *app, args []string) error {
 	if len(pos) > 0 || *n <= 0 {
 		return usagef("usage: govsurvey bench import [--n ROWS] [--db URL]")
 	}
-	tmp, err := os.MkdirTemp("", "govsurvey-bench-")
+	tmp, err := a.benchDir(fs, "bench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if !flagSet(fs, "db") && os.Getenv("GOVSURVEY_DB") == "" {
-		a.cfg.DB = "sqlite:" + filepath.Join(tmp, "bench.db")
-	}
 	st, err := a.openStore(ctx)
 	if err != nil {
 		return err
@@ -162,4 +157,18 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// benchDir makes a benchmark's scratch directory and, unless --db or
+// GOVSURVEY_DB names a store, points the store at a throw-away SQLite file
+// NAME.db in it. The caller removes the directory.
+func (a *app) benchDir(fs *flag.FlagSet, name string) (string, error) {
+	tmp, err := os.MkdirTemp("", "govsurvey-"+name+"-")
+	if err != nil {
+		return "", err
+	}
+	if !flagSet(fs, "db") && os.Getenv("GOVSURVEY_DB") == "" {
+		a.cfg.DB = "sqlite:" + filepath.Join(tmp, name+".db")
+	}
+	return tmp, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
@@ -32,14 +31,11 @@ func benchSoak(ctx context.Context, a *app, args []string) error {
 	if len(pos) > 0 || *duration <= 0 || *every <= 0 {
 		return usagef("usage: govsurvey bench soak [--duration D] [--every D] [--rate N] [--db URL]")
 	}
-	tmp, err := os.MkdirTemp("", "govsurvey-soak-")
+	tmp, err := a.benchDir(fs, "soak")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if !flagSet(fs, "db") && os.Getenv("GOVSURVEY_DB") == "" {
-		a.cfg.DB = "sqlite:" + filepath.Join(tmp, "soak.db")
-	}
 	// The raw store: the soak seals through keys of its own, as serve does.
 	st, err := store.Open(ctx, a.cfg.DB)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -106,25 +105,15 @@ func exportAnalyst(ctx context.Context, a *app, formID, format, out string, all 
 		_, err := write(a.stdout)
 		return err
 	}
-	// Write beside the target and rename, so a failed export never leaves a
-	// truncated file where a good one was.
-	tmp, err := os.CreateTemp(filepath.Dir(out), ".govsurvey-export-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
+	// Written beside the target and renamed, so a failed export never
+	// leaves a truncated file where a good one was.
 	opts.Progress = collect.TerminalProgress(a.stderr, "export "+filepath.Base(out))
-	msg, err := write(tmp)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
+	var msg string
+	if _, err := writeFileAtomically(out, func(w io.Writer) (int, error) {
+		var err error
+		msg, err = write(w)
+		return 0, err
+	}); err != nil {
 		return err
 	}
 	fmt.Fprintln(a.stdout, msg)
