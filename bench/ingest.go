@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/govsurvey/govsurvey/collect"
 	"github.com/govsurvey/govsurvey/form"
 	"github.com/govsurvey/govsurvey/sample"
@@ -35,6 +37,12 @@ type IngestOptions struct {
 	Commit   collect.CommitOptions
 	// SkipBare leaves out the bare handler run.
 	SkipBare bool
+	// RandomIDs makes the clients send random (version 4) UUIDs, as ODK
+	// Collect does, instead of the time-ordered (version 7) ones
+	// govsurvey's web form makes when a respondent first presses submit.
+	// Random ids land all over the store's unique index: on SQLite each
+	// one dirties a page of its own in the transaction.
+	RandomIDs bool
 }
 
 // IngestRun is what driving one server measured.
@@ -63,12 +71,13 @@ type IngestResult struct {
 	Clients   int
 	Server    IngestRun
 	Bare      IngestRun
-	Ratio     float64 // Server.Rate / Bare.Rate
-	Verified  int     // acknowledged instance ids found in the store afterwards
-	Missing   int     // acknowledged but not stored: must be 0
-	Batches   int64   // group-commit transactions
-	AvgBatch  float64 // responses per transaction
-	BodyBytes int     // mean size of a submission body
+	Ratio     float64       // Server.Rate / Bare.Rate
+	Verified  int           // acknowledged instance ids found in the store afterwards
+	Missing   int           // acknowledged but not stored: must be 0
+	Batches   int64         // group-commit transactions
+	AvgBatch  float64       // responses per transaction
+	AvgCommit time.Duration // wall time of a transaction, on average
+	BodyBytes int           // mean size of a submission body
 	GOMAXPROC int
 	Rounds    int
 }
@@ -85,7 +94,8 @@ func (r IngestResult) String() string {
 		}
 		b.WriteByte('\n')
 	}
-	fmt.Fprintf(&b, "group commit: %d transactions, %.1f responses each on average\n", r.Batches, r.AvgBatch)
+	fmt.Fprintf(&b, "group commit: %d transactions, %.1f responses and %s each on average\n",
+		r.Batches, r.AvgBatch, r.AvgCommit.Round(time.Microsecond))
 	fmt.Fprintf(&b, "verified: %d of %d acknowledged submissions are stored (%d missing)",
 		r.Verified, r.Verified+r.Missing, r.Missing)
 	return b.String()
@@ -142,7 +152,7 @@ func Ingest(ctx context.Context, st store.Store, opts IngestOptions) (IngestResu
 	if err != nil {
 		return res, err
 	}
-	gov, err := newLoad(srv, path, bodies, opts.Clients)
+	gov, err := newLoad(srv, path, bodies, opts.Clients, opts.RandomIDs)
 	if err != nil {
 		srv.Close()
 		return res, err
@@ -150,7 +160,7 @@ func Ingest(ctx context.Context, st store.Store, opts IngestOptions) (IngestResu
 	loads := []*load{gov}
 	var bare *load
 	if !opts.SkipBare {
-		if bare, err = newLoad(bareHandler(), path, bodies, opts.Clients); err != nil {
+		if bare, err = newLoad(bareHandler(), path, bodies, opts.Clients, opts.RandomIDs); err != nil {
 			gov.close()
 			srv.Close()
 			return res, err
@@ -188,6 +198,7 @@ func Ingest(ctx context.Context, st store.Store, opts IngestOptions) (IngestResu
 	res.Batches = stats.Batches.Load()
 	if res.Batches > 0 {
 		res.AvgBatch = float64(stats.Responses.Load()) / float64(res.Batches)
+		res.AvgCommit = time.Duration(stats.CommitNS.Load() / res.Batches)
 	}
 
 	stored := make(map[string]bool, len(gov.acked))
@@ -279,7 +290,7 @@ type load struct {
 	client  *http.Client
 	bodies  []body
 	cookies []string
-	runID   string
+	random  bool  // version 4 instance ids instead of version 7
 	next    []int // per client: the number of its next request
 
 	latencies []time.Duration // measured rounds only
@@ -289,7 +300,7 @@ type load struct {
 	acked     map[string]struct{} // every 201, warm-up included
 }
 
-func newLoad(h http.Handler, path string, bodies []body, clients int) (*load, error) {
+func newLoad(h http.Handler, path string, bodies []body, clients int, randomIDs bool) (*load, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -297,12 +308,10 @@ func newLoad(h http.Handler, path string, bodies []body, clients int) (*load, er
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients, DisableCompression: true}
-	var id [6]byte
-	rand.Read(id[:])
 	l := &load{
 		srv: srv, url: "http://" + ln.Addr().String() + path,
 		client: &http.Client{Transport: tr, Timeout: 30 * time.Second},
-		bodies: bodies, runID: hex.EncodeToString(id[:]), next: make([]int, clients),
+		bodies: bodies, random: randomIDs, next: make([]int, clients),
 		acked: make(map[string]struct{}),
 	}
 	for range clients {
@@ -311,6 +320,15 @@ func newLoad(h http.Handler, path string, bodies []body, clients int) (*load, er
 		l.cookies = append(l.cookies, "gs_client="+hex.EncodeToString(cookie))
 	}
 	return l, nil
+}
+
+// newID makes an instance id as a client would: a version 7 UUID (the
+// time now, then random bits) like govsurvey's web form, or a random one.
+func (l *load) newID() string {
+	if l.random {
+		return uuid.NewString()
+	}
+	return uuid.Must(uuid.NewV7()).String()
 }
 
 func (l *load) close() {
@@ -359,7 +377,7 @@ func (l *load) drive(ctx context.Context, d time.Duration, measured bool) error 
 				}
 				i := l.next[c]
 				l.next[c]++
-				id := fmt.Sprintf("bench-%s-%d-%d", l.runID, c, i)
+				id := l.newID()
 				b := l.bodies[(c*7919+i)%len(l.bodies)]
 				buf.Reset()
 				buf.Write(b.head)

@@ -23,8 +23,11 @@ var ErrClosed = errors.New("collect: shutting down")
 // SQLite.
 type CommitOptions struct {
 	// Window is how long a batch stays open for more submissions after
-	// its first one (default 1 ms). It bounds the latency group commit
-	// adds to a lone submission.
+	// its first one when a committer is idle (default 1 ms). It bounds
+	// the latency group commit adds to a lone submission. When every
+	// committer is busy the batch stays open until one is free instead:
+	// it fills while the last transaction commits, and waiting longer
+	// would only leave the store idle.
 	Window time.Duration
 	// MaxBatch closes a batch early (default 512).
 	MaxBatch int
@@ -53,6 +56,7 @@ type Committer struct {
 	wg     sync.WaitGroup
 
 	forming atomic.Int64 // submissions in the batch being formed (for tests)
+	busy    atomic.Int64 // committers inside a transaction
 	stats   CommitStats
 }
 
@@ -137,8 +141,9 @@ func (c *Committer) Close() {
 	c.wg.Wait()
 }
 
-// collect forms batches. A batch opens with its first submission and
-// stays open for the window, then for as long as every committer is busy:
+// collect forms batches. A batch opens with its first submission and,
+// if a committer is idle, stays open for the window; then for as long as
+// every committer is busy:
 // under load the batch being formed takes in everything that arrives while
 // the last one commits, so the store is never idle between transactions
 // and a transaction holds as many submissions as there are. The collector
@@ -153,7 +158,9 @@ func (c *Committer) collect() {
 		batch := make([]*pending, 1, 64)
 		batch[0] = first
 		c.forming.Store(1)
-		time.Sleep(c.opts.Window)
+		if c.busy.Load() < int64(c.opts.Committers) {
+			time.Sleep(c.opts.Window)
+		}
 		open := true
 	drain:
 		for len(batch) < c.opts.MaxBatch {
@@ -198,7 +205,9 @@ func (c *Committer) collect() {
 // run commits the batches collect forms.
 func (c *Committer) run() {
 	for batch := range c.batches {
+		c.busy.Add(1)
 		c.commit(batch)
+		c.busy.Add(-1)
 	}
 }
 

@@ -53,6 +53,7 @@ func benchmarkAddResponses(b *testing.B, st store.Store, size int) {
 	t0 := time.Date(2019, 11, 1, 0, 0, 0, 0, time.UTC)
 	batch := make([]store.Response, size)
 	n := 0
+	cpu0 := processCPU()
 	for b.Loop() {
 		for i := range batch {
 			n++
@@ -68,4 +69,7 @@ func benchmarkAddResponses(b *testing.B, st store.Store, size int) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "responses/s")
+	if cpu := processCPU() - cpu0; cpu > 0 && n > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-µs/response")
+	}
 }

@@ -28,6 +28,13 @@ type sqliteStore struct {
 	shared
 	write *sql.DB
 	read  *sql.DB
+
+	// The ingest path's statements, compiled once on the one write
+	// connection: SQLite parses and plans a statement each time it is
+	// prepared, which would cost every group-commit transaction as much
+	// as a few of its inserts.
+	insertResponse     *sql.Stmt
+	formRevisionExists *sql.Stmt
 }
 
 // sqliteChunk is how many rows EachResponse reads per query. Each chunk is a
@@ -85,6 +92,13 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err
+	}
+	if s.insertResponse, err = write.PrepareContext(ctx, insertResponse); err == nil {
+		s.formRevisionExists, err = write.PrepareContext(ctx, queryFormRevisionExists)
+	}
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: %w", err)
 	}
 
 	// query_only: a bug that writes through the read pool fails loudly
@@ -238,18 +252,14 @@ func (s *sqliteStore) AddResponses(ctx context.Context, rs []Response) ([]bool, 
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, fr := range b.revisions {
 			var n int
-			if err := tx.QueryRowContext(ctx, queryFormRevisionExists, fr.formID, fr.revision).Scan(&n); err != nil {
+			if err := tx.StmtContext(ctx, s.formRevisionExists).QueryRowContext(ctx, fr.formID, fr.revision).Scan(&n); err != nil {
 				return fmt.Errorf("store: adding responses: %w", err)
 			}
 			if n == 0 {
 				return errNoFormRevision(fr)
 			}
 		}
-		stmt, err := tx.PrepareContext(ctx, insertResponse)
-		if err != nil {
-			return fmt.Errorf("store: adding responses: %w", err)
-		}
-		defer stmt.Close()
+		stmt := tx.StmtContext(ctx, s.insertResponse)
 		for i, r := range b.rows {
 			res, err := stmt.ExecContext(ctx, responseArgs(r)...)
 			if err != nil {
@@ -344,5 +354,5 @@ func (s *sqliteStore) responseChunk(ctx context.Context, chunk []Response, q str
 }
 
 func (s *sqliteStore) Close() error {
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.insertResponse.Close(), s.formRevisionExists.Close(), s.read.Close(), s.write.Close())
 }

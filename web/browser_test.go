@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
 
 	"github.com/govsurvey/govsurvey/collect"
 	"github.com/govsurvey/govsurvey/form"
@@ -183,6 +184,14 @@ func checkStored(t *testing.T, st store.Store, receipt string, usedGov bool, lan
 	}
 	if r.Started.IsZero() || r.Ended.IsZero() || r.Ended.Before(r.Started) || r.SubmittedAt.Before(r.Ended.Add(-time.Minute)) {
 		t.Errorf("started %v, ended %v, submitted %v", r.Started, r.Ended, r.SubmittedAt)
+	}
+	// The form makes a version 7 UUID when submit is first pressed: its
+	// time is the browser's clock then, between the start and the store.
+	id, err := uuid.Parse(r.InstanceID)
+	if err != nil || id.Version() != 7 || id.Variant() != uuid.RFC4122 {
+		t.Errorf("instance id %q is not a version 7 UUID (%v)", r.InstanceID, err)
+	} else if at := time.Unix(id.Time().UnixTime()); at.Before(r.Started.Truncate(time.Second)) || at.After(r.SubmittedAt.Add(time.Second)) {
+		t.Errorf("instance id %s made at %v, outside started %v … submitted %v", r.InstanceID, at, r.Started, r.SubmittedAt)
 	}
 	f, err := collect.NewForms(st).Revision(ctx, r.FormID, r.Revision)
 	if err != nil {

@@ -45,7 +45,9 @@ func benchIngest(ctx context.Context, a *app, args []string) error {
 	committers := fs.Int("committers", 0, "group commit: transactions in flight (default 1 on SQLite, 4 on PostgreSQL)")
 	rounds := fs.Int("rounds", 5, "rounds the duration is split into, alternating govsurvey and the bare handler")
 	noBare := fs.Bool("no-bare", false, "skip the bare-handler comparison")
+	randomIDs := fs.Bool("random-ids", false, "send random (version 4) instance ids, as ODK Collect does, instead of the web form's time-ordered version 7 ones")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run here (go tool pprof)")
+	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run here (go tool pprof -sample_index=alloc_space)")
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
@@ -80,13 +82,18 @@ func benchIngest(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.stdout, "ingest (%s): driving for %s each, after %s warm-up; %d CPUs%s …\n",
 		kind, *duration, *warmup, runtime.NumCPU(), loadAverage())
 	res, err := bench.Ingest(ctx, st, bench.IngestOptions{
-		Clients: *clients, Duration: *duration, Warmup: *warmup, Rounds: *rounds, SkipBare: *noBare,
+		Clients: *clients, Duration: *duration, Warmup: *warmup, Rounds: *rounds, SkipBare: *noBare, RandomIDs: *randomIDs,
 		Commit: collect.CommitOptions{Window: *window, Committers: *committers},
 	})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "%s\n", res)
+	if *memProfile != "" {
+		if err := writeHeapProfile(*memProfile); err != nil {
+			return err
+		}
+	}
 	if res.Missing > 0 {
 		return fmt.Errorf("bench ingest: %d acknowledged submissions are not in the store", res.Missing)
 	}
@@ -157,6 +164,20 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeHeapProfile writes the allocations since the start, and the live
+// heap, to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // benchDir makes a benchmark's scratch directory and, unless --db or

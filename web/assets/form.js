@@ -15,11 +15,16 @@
   var $ = function (id) { return document.getElementById(id); };
   var has = function (o, k) { return Object.prototype.hasOwnProperty.call(o, k); };
 
+  // A version 7 UUID (RFC 9562): the time in milliseconds, then random
+  // bits. Made when the respondent first presses submit, so that ids reach
+  // the server nearly in order and the store's unique index grows at its
+  // end instead of being written all over.
   function uuid() {
-    var b = new Uint8Array(16), h = [];
+    var b = new Uint8Array(16), h = [], t = Date.now();
     crypto.getRandomValues(b);
-    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
-    for (var i = 0; i < 16; i++) h.push((b[i] + 256).toString(16).slice(1));
+    for (var i = 5; i >= 0; i--) { b[i] = t % 256; t = Math.floor(t / 256); }
+    b[6] = (b[6] & 15) | 112; b[8] = (b[8] & 63) | 128;
+    for (i = 0; i < 16; i++) h.push((b[i] + 256).toString(16).slice(1));
     h = h.join('');
     return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20);
   }
@@ -27,7 +32,7 @@
   function save() { try { sessionStorage.setItem(KEY, JSON.stringify(st)); } catch (e) { /* private mode: no draft */ } }
 
   var st = load();
-  if (!st || st.rev !== spec.revision) st = { id: uuid(), rev: spec.revision, answers: {}, times: {}, visits: [] };
+  if (!st || st.rev !== spec.revision) st = { rev: spec.revision, answers: {}, times: {}, visits: [] };
   // The invitation token (t= of the link) travels with the submission; kept
   // in the draft, and in the language switch, so that a switch keeps it.
   var tokenEl = $('invitation-token');
@@ -231,6 +236,10 @@
     }
     leave();
     shownAt = Date.now();
+    // Kept with the draft: a retry, or a second press after a lost answer,
+    // sends the same id, which the server stores once.
+    if (!st.id) st.id = uuid();
+    save();
     var body = JSON.stringify({
       instance_id: st.id, revision: spec.revision, started: st.started, ended: new Date().toISOString(),
       answers: answers(), paradata: paradata(), honeypot: $('hp-website').value, token: st.token
