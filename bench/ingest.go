@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -152,7 +153,7 @@ func Ingest(ctx context.Context, st store.Store, opts IngestOptions) (IngestResu
 	if err != nil {
 		return res, err
 	}
-	gov, err := newLoad(srv, path, bodies, opts.Clients, opts.RandomIDs)
+	gov, err := newLoad("govsurvey", srv, path, bodies, opts.Clients, opts.RandomIDs)
 	if err != nil {
 		srv.Close()
 		return res, err
@@ -160,7 +161,7 @@ func Ingest(ctx context.Context, st store.Store, opts IngestOptions) (IngestResu
 	loads := []*load{gov}
 	var bare *load
 	if !opts.SkipBare {
-		if bare, err = newLoad(bareHandler(), path, bodies, opts.Clients, opts.RandomIDs); err != nil {
+		if bare, err = newLoad("bare", bareHandler(), path, bodies, opts.Clients, opts.RandomIDs); err != nil {
 			gov.close()
 			srv.Close()
 			return res, err
@@ -285,6 +286,7 @@ func bareHandler() http.Handler {
 
 // load is one server on a loopback port and the clients that drive it.
 type load struct {
+	name    string
 	srv     *http.Server
 	url     string
 	client  *http.Client
@@ -300,16 +302,19 @@ type load struct {
 	acked     map[string]struct{} // every 201, warm-up included
 }
 
-func newLoad(h http.Handler, path string, bodies []body, clients int, randomIDs bool) (*load, error) {
+// newLoad starts a server for h. Its goroutines carry the profiler label
+// server=name, and the clients' client=name, so that a CPU profile of the
+// run (--cpuprofile) splits by them: go tool pprof -tagfocus server=bare.
+func newLoad(name string, h http.Handler, path string, bodies []body, clients int, randomIDs bool) (*load, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
+	go pprof.Do(context.Background(), pprof.Labels("server", name), func(context.Context) { srv.Serve(ln) })
 	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients, DisableCompression: true}
 	l := &load{
-		srv: srv, url: "http://" + ln.Addr().String() + path,
+		name: name, srv: srv, url: "http://" + ln.Addr().String() + path,
 		client: &http.Client{Transport: tr, Timeout: 30 * time.Second},
 		bodies: bodies, random: randomIDs, next: make([]int, clients),
 		acked: make(map[string]struct{}),
@@ -368,6 +373,9 @@ func (l *load) drive(ctx context.Context, d time.Duration, measured bool) error 
 	var wg sync.WaitGroup
 	for c := range l.next {
 		wg.Go(func() {
+			// The transport's connection goroutines, started from here,
+			// carry the label too.
+			pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("client", l.name)))
 			res := &results[c]
 			var buf bytes.Buffer
 			for ctx.Err() == nil {
