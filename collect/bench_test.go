@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,4 +93,60 @@ func writeSampleCSV(b *testing.B, n int) string {
 		b.Fatal(err)
 	}
 	return path
+}
+
+// BenchmarkCheckSubmission is the CPU a web submission costs govsurvey
+// beyond decoding its JSON and storing it: validation against the netizen
+// form, encoding the answers, and the paradata. (govsurvey bench ingest
+// measures the whole path; this part is too small to see there.)
+func BenchmarkCheckSubmission(b *testing.B) {
+	data, name, err := form.Template("netizen_2019")
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := form.Parse(name, data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := sample.New(f, sample.Options{Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	var subs []Submission
+	for len(subs) < 64 {
+		r := g.Next()
+		answers := make(map[string]any, len(r.Answers))
+		for k, v := range r.Answers {
+			if q := f.Question(k); q != nil && q.Type == "select_multiple" {
+				var names []any
+				for _, n := range strings.Fields(v) {
+					names = append(names, n)
+				}
+				answers[k] = names
+			} else {
+				answers[k] = v
+			}
+		}
+		if _, err := Validate(f, answers, now); err != nil {
+			continue
+		}
+		subs = append(subs, Submission{Answers: answers, Paradata: &Paradata{Lang: "zh", Pages: []PageTime{
+			{Page: "demo", MS: 41000}, {Page: "perception", MS: 12000}, {Page: "govsvc", MS: 65000}, {Page: "policy", MS: 30000}}}})
+	}
+	i := 0
+	for b.Loop() {
+		s := subs[i%len(subs)]
+		i++
+		a, err := Validate(f, s.Answers, now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.EncodeAnswers(a); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := cleanParadata(s.Paradata, "wechat"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -31,6 +31,7 @@ type Collector struct {
 	now       func() time.Time
 	log       *slog.Logger
 	withdrawn func(ctx context.Context, r store.Response)
+	keepRaw   bool
 
 	mu     sync.Mutex
 	latest map[string]latestForm
@@ -86,6 +87,11 @@ type Options struct {
 	// Withdrawn is told of every withdrawal, for the audit log. Until the
 	// audit chain is wired in, nil logs it.
 	Withdrawn func(ctx context.Context, r store.Response)
+	// KeepRaw stores each submission's body (Meta.Raw) with the response
+	// as an archive (store.Response.Raw, sealed by the store). Off by
+	// default: it is a second copy of personal answers (data
+	// minimisation) and costs ingest time; serve --keep-raw turns it on.
+	KeepRaw bool
 }
 
 // NewCollector starts a Collector.
@@ -125,6 +131,7 @@ func NewCollector(opts Options) (*Collector, error) {
 		now:       opts.Now,
 		log:       opts.Logger,
 		withdrawn: opts.Withdrawn,
+		keepRaw:   opts.KeepRaw,
 		latest:    make(map[string]latestForm),
 	}
 	if c.withdrawn == nil {
@@ -221,6 +228,9 @@ type Meta struct {
 	Client  string // ClientKey of the first-party client cookie, "" if none
 	Agent   string // AgentClass of the User-Agent
 	Channel string // "web" or "api"
+	// Raw is the submission body as received, stored (sealed) as the
+	// response's archive only when Options.KeepRaw says so.
+	Raw []byte
 }
 
 // Receipt answers a submission.
@@ -360,6 +370,9 @@ func (c *Collector) submit(ctx context.Context, formID, id string, s Submission,
 		Started: started, Ended: ended, SubmittedAt: received,
 		Client: m.Client, Channel: channel, Answers: enc,
 		Honeypot: s.Honeypot != "", Receipt: NewReceipt(), Paradata: para,
+	}
+	if c.keepRaw {
+		r.Raw = m.Raw
 	}
 	already, took, err := c.admit(ctx, lf.f, formID, id, s.Token, answers)
 	if err != nil {

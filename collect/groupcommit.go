@@ -105,25 +105,41 @@ func NewCommitter(st store.Store, opts CommitOptions) *Committer {
 // stored). When ctx ends first, Add returns ctx.Err() but r may still be
 // stored: the batch is not the caller's to cancel.
 func (c *Committer) Add(ctx context.Context, r store.Response) (bool, error) {
-	p := &pending{r: r, done: make(chan commitResult, 1)}
+	p := pendingPool.Get().(*pending)
+	p.r = r
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
+		p.release()
 		return false, ErrClosed
 	}
 	select {
 	case c.in <- p:
 	default:
 		c.mu.RUnlock()
+		p.release()
 		return false, ErrBusy
 	}
 	c.mu.RUnlock()
 	select {
 	case res := <-p.done:
+		// The committer answers once and forgets p: it can be reused.
+		p.release()
 		return res.added, res.err
 	case <-ctx.Done():
+		// The committer will still answer on p.done: p is left to it.
 		return false, ctx.Err()
 	}
+}
+
+// pendingPool recycles the waiters of Add, a response-sized struct and a
+// channel for every submission.
+var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan commitResult, 1)} }}
+
+// release returns p, whose done channel is empty, to the pool.
+func (p *pending) release() {
+	p.r = store.Response{}
+	pendingPool.Put(p)
 }
 
 // Stats returns the committer's counters.

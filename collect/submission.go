@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -137,6 +138,7 @@ func clientTime(s string) (time.Time, bool) {
 func cleanParadata(p *Paradata, agent string) ([]byte, error) {
 	out := Paradata{Agent: agent}
 	if p != nil {
+		out.Pages = make([]PageTime, 0, min(len(p.Pages), maxPages))
 		if len(p.Lang) <= 8 {
 			out.Lang = p.Lang
 		}
@@ -153,11 +155,71 @@ func cleanParadata(p *Paradata, agent string) ([]byte, error) {
 	if out.Lang == "" && out.Agent == "" && len(out.Pages) == 0 {
 		return nil, nil
 	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return nil, fmt.Errorf("collect: paradata: %w", err)
+	return out.appendJSON(make([]byte, 0, 64+32*len(out.Pages))), nil
+}
+
+// appendJSON appends p as json.Marshal writes it, without its reflection:
+// this runs for every web submission.
+func (p *Paradata) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	sep := false
+	if p.Lang != "" {
+		b = append(b, `"lang":`...)
+		b = appendJSONString(b, p.Lang)
+		sep = true
 	}
-	return b, nil
+	if len(p.Pages) > 0 {
+		if sep {
+			b = append(b, ',')
+		}
+		b = append(b, `"pages":[`...)
+		for i, pt := range p.Pages {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"page":`...)
+			b = appendJSONString(b, pt.Page)
+			b = append(b, `,"ms":`...)
+			b = strconv.AppendInt(b, pt.MS, 10)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+		sep = true
+	}
+	if p.Agent != "" {
+		if sep {
+			b = append(b, ',')
+		}
+		b = append(b, `"agent":`...)
+		b = appendJSONString(b, p.Agent)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends the receipt as json.Marshal writes it.
+func (r Receipt) AppendJSON(b []byte) []byte {
+	b = append(b, `{"instance_id":`...)
+	b = appendJSONString(b, r.InstanceID)
+	if r.Receipt != "" {
+		b = append(b, `,"receipt":`...)
+		b = appendJSONString(b, r.Receipt)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string exactly as encoding/json
+// does: plain printable ASCII as it is, anything else (quotes, escapes,
+// HTML characters, control characters, non-ASCII) through json.Marshal.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // AgentClass reduces a User-Agent header to the coarse class kept in the

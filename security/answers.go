@@ -184,6 +184,46 @@ func SealedAAD(formID, instanceID string) []byte {
 	return FieldAAD(formID, instanceID, sealedPartField)
 }
 
+// rawBodyField names a response's raw body in its additional data: like
+// sealedPartField it is no XLSForm name, and it differs from it, so that a
+// sealed part and a raw body cannot stand in for each other.
+const rawBodyField = "#raw"
+
+// RawAAD is the additional data of a response's sealed raw body.
+func RawAAD(formID, instanceID string) []byte {
+	return FieldAAD(formID, instanceID, rawBodyField)
+}
+
+// SealRaw seals the raw submission body of the response instanceID of
+// formID whole: it holds every answer, personal ones included, so it is
+// never stored in the clear (ErrNoKeyring without a keyring).
+func (s *Sealer) SealRaw(formID, instanceID string, body []byte) ([]byte, error) {
+	kr := s.Keyring()
+	if kr == nil {
+		return nil, fmt.Errorf("security: response %s of form %s: raw body: %w", instanceID, formID, ErrNoKeyring)
+	}
+	sealed, err := kr.Seal(body, RawAAD(formID, instanceID))
+	if err != nil {
+		return nil, fmt.Errorf("security: response %s of form %s: raw body: %w", instanceID, formID, err)
+	}
+	return sealed, nil
+}
+
+// OpenRaw opens a raw body sealed by SealRaw for that very response; an
+// altered or moved one is an error wrapping ErrDecrypt, one under a data
+// key the keyring lacks ErrUnknownDataKey.
+func (s *Sealer) OpenRaw(formID, instanceID string, sealed []byte) ([]byte, error) {
+	kr := s.Keyring()
+	if kr == nil {
+		return nil, fmt.Errorf("security: response %s of form %s: raw body: %w", instanceID, formID, ErrNoKeyring)
+	}
+	body, err := kr.Open(sealed, RawAAD(formID, instanceID))
+	if err != nil {
+		return nil, fmt.Errorf("security: response %s of form %s: raw body: %w", instanceID, formID, err)
+	}
+	return body, nil
+}
+
 // Split divides enc, answers encoded with f (form.EncodeAnswers), into the
 // plain part and the sealed part of the response instanceID of formID. When
 // nothing needs sealing it returns enc itself and a nil sealed part. Errors

@@ -28,6 +28,7 @@ const (
 	ActionExportPersonal   = "responses.export_personal"
 	ActionResponseDelete   = "responses.delete"
 	ActionWithdraw         = "responses.withdraw"
+	ActionRawRead          = "responses.read_raw" // an archived submission body read back (govsurvey raw)
 	ActionRetentionErase   = "retention.erase"
 	ActionKeyRotate        = "keys.rotate"
 	ActionKeyRewrap        = "keys.rewrap"

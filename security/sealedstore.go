@@ -15,8 +15,10 @@ import (
 // encrypted, and Answers keeps the rest. It is the one place responses are
 // split, whoever stores them (web submissions through group commit, CSV
 // imports, the demo, benchmarks): the server and every command open their
-// store through it. Reading is unchanged: Answers is the de-identified
-// part. Joined gives the whole responses to those allowed to see them.
+// store through it. A response's Raw body, kept by deployments that archive
+// submissions, is sealed whole the same way. Reading is unchanged: Answers
+// is the de-identified part, and Sealed and Raw stay sealed. Joined gives
+// the whole responses to those allowed to see them.
 type SealingStore struct {
 	store.Store
 	sealer *Sealer
@@ -25,7 +27,8 @@ type SealingStore struct {
 }
 
 // NewSealingStore wraps st. A response given with Sealed already set is
-// stored as it is (it was split by the caller).
+// stored as it is (it was split by the caller); Raw is always given as
+// received and always sealed.
 func NewSealingStore(st store.Store, s *Sealer) *SealingStore {
 	return &SealingStore{Store: st, sealer: s, forms: &formCache{st: st}}
 }
@@ -55,38 +58,63 @@ func (s *SealingStore) AddResponses(ctx context.Context, rs []store.Response) ([
 				return nil, err
 			}
 		}
+		if len(r.Raw) > 0 {
+			var err error
+			if r.Raw, err = s.sealer.SealRaw(r.FormID, r.InstanceID, r.Raw); err != nil {
+				return nil, err
+			}
+		}
 		out[i] = r
 	}
 	return s.Store.AddResponses(ctx, out)
 }
 
-// Join returns r whole: its Answers with the sealed answers put back, and
-// Sealed nil.
+// Join returns r whole: its Answers with the sealed answers put back,
+// Sealed nil, and its Raw body, if any, opened.
 func (s *SealingStore) Join(ctx context.Context, r store.Response) (store.Response, error) {
-	if len(r.Sealed) == 0 {
+	if len(r.Sealed) == 0 && len(r.Raw) == 0 {
 		return r, nil
 	}
-	f, err := s.forms.get(ctx, r.FormID, r.Revision)
-	if err != nil {
-		return store.Response{}, err
-	}
-	joined, err := s.sealer.Join(f, r.FormID, r.InstanceID, r.Answers, r.Sealed)
+	joined, err := s.join(ctx, r)
 	if errors.Is(err, ErrUnknownDataKey) && s.reload != nil {
 		if rerr := s.reload(ctx); rerr != nil {
 			return store.Response{}, errors.Join(err, rerr)
 		}
-		joined, err = s.sealer.Join(f, r.FormID, r.InstanceID, r.Answers, r.Sealed)
+		joined, err = s.join(ctx, r)
 	}
 	if err != nil {
 		return store.Response{}, err
 	}
-	r.Answers, r.Sealed = joined, nil
+	return joined, nil
+}
+
+func (s *SealingStore) join(ctx context.Context, r store.Response) (store.Response, error) {
+	if len(r.Sealed) > 0 {
+		f, err := s.forms.get(ctx, r.FormID, r.Revision)
+		if err != nil {
+			return store.Response{}, err
+		}
+		joined, err := s.sealer.Join(f, r.FormID, r.InstanceID, r.Answers, r.Sealed)
+		if err != nil {
+			return store.Response{}, err
+		}
+		r.Answers, r.Sealed = joined, nil
+	}
+	if len(r.Raw) > 0 {
+		body, err := s.sealer.OpenRaw(r.FormID, r.InstanceID, r.Raw)
+		if err != nil {
+			return store.Response{}, err
+		}
+		r.Raw = body
+	}
 	return r, nil
 }
 
 // Joined is a view of the store whose Response and EachResponse give
 // whole responses (Join), for the readers entitled to personal data:
-// cleaning, which must judge every answer, and data officers' exports.
+// cleaning, which must judge every answer, data officers' exports, and
+// 'govsurvey raw', which reads the archived body (Response opens Raw;
+// EachResponse never reads it).
 // The caller decides and audits who gets it.
 func (s *SealingStore) Joined() store.Store { return joinedStore{s} }
 

@@ -266,6 +266,9 @@ func fillPrivacy(t *testing.T, raw store.Store) {
 	st := security.NewSealingStore(raw, keys.Sealer())
 	fv, f := addPrivacyForm(t, st)
 	rs := privacyResponses(t, fv, f, "r", 50)
+	for i := range rs {
+		rs[i].Raw = rawBody(rs[i].InstanceID) // the archive, as serve --keep-raw keeps it
+	}
 	if _, err := st.AddResponses(t.Context(), rs); err != nil {
 		t.Fatal(err)
 	}

@@ -197,9 +197,9 @@ func (s *postgresStore) Forms(ctx context.Context) ([]FormVersion, error) {
 // into rows. Unlike a multi-row VALUES it has no limit on the number of
 // parameters, and unlike COPY it needs no temporary table to get ON CONFLICT.
 // RETURNING names the rows that were new.
-const pgInsertResponses = `INSERT INTO responses (` + responseColumns + `)
+const pgInsertResponses = `INSERT INTO responses (` + responseInsertColumns + `)
 	SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::bigint[],
-		$6::bigint[], $7::text[], $8::text[], $9::bytea[], $10::boolean[], $11::text[], $12::bytea[], $13::bytea[])
+		$6::bigint[], $7::text[], $8::text[], $9::bytea[], $10::boolean[], $11::text[], $12::bytea[], $13::bytea[], $14::bytea[])
 	ON CONFLICT (form_id, instance_id) DO NOTHING
 	RETURNING form_id, instance_id`
 
@@ -227,6 +227,7 @@ func (s *postgresStore) AddResponses(ctx context.Context, rs []Response) ([]bool
 		receipts    = make([]*string, n)
 		paradata    = make([][]byte, n)
 		sealed      = make([][]byte, n)
+		raw         = make([][]byte, n)
 		position    = make(map[responseKey]int, n)
 	)
 	for i, r := range b.rows {
@@ -245,6 +246,7 @@ func (s *postgresStore) AddResponses(ctx context.Context, rs []Response) ([]bool
 		}
 		paradata[i] = nilIfEmpty(r.Paradata)
 		sealed[i] = nilIfEmpty(r.Sealed)
+		raw[i] = nilIfEmpty(r.Raw)
 		position[responseKey{r.FormID, r.InstanceID}] = i
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -258,7 +260,7 @@ func (s *postgresStore) AddResponses(ctx context.Context, rs []Response) ([]bool
 			}
 		}
 		rows, err := tx.Query(ctx, pgInsertResponses, formIDs, instanceIDs, revisions,
-			started, ended, submitted, clients, channels, answers, honeypots, receipts, paradata, sealed)
+			started, ended, submitted, clients, channels, answers, honeypots, receipts, paradata, sealed, raw)
 		if err != nil {
 			return fmt.Errorf("store: adding responses: %w", err)
 		}
@@ -282,7 +284,7 @@ func (s *postgresStore) AddResponses(ctx context.Context, rs []Response) ([]bool
 }
 
 func (s *postgresStore) Response(ctx context.Context, formID, instanceID string) (Response, error) {
-	r, err := scanResponse(s.pool.QueryRow(ctx, dollar(queryResponse), formID, instanceID))
+	r, err := scanArchivedResponse(s.pool.QueryRow(ctx, dollar(queryResponse), formID, instanceID))
 	if err != nil {
 		return Response{}, responseError(formID, instanceID, err)
 	}

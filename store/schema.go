@@ -358,6 +358,13 @@ var sqliteMigrations = []string{
 
 	CREATE INDEX quota_claims_claimed_idx ON quota_claims (claimed_at);
 	`,
+	// 11: the raw submission body as received, sealed whole by package
+	// security, for deployments that keep an archive (serve --keep-raw);
+	// NULL otherwise, and erased (NULL) by withdrawal and retention like
+	// sealed. Only Response reads it: analysis never parses it.
+	`
+	ALTER TABLE responses ADD COLUMN raw BLOB;
+	`,
 }
 
 var postgresMigrations = []string{
@@ -651,6 +658,12 @@ var postgresMigrations = []string{
 	ALTER TABLE quota_claims ADD COLUMN claimed_at BIGINT NOT NULL DEFAULT 0;
 
 	CREATE INDEX quota_claims_claimed_idx ON quota_claims (claimed_at);
+	`,
+	// 11: the sealed raw submission body; see the SQLite step 11. BYTEA,
+	// not jsonb: it is an archive, never queried, and a sealed body is not
+	// JSON anyway.
+	`
+	ALTER TABLE responses ADD COLUMN raw BYTEA;
 	`,
 }
 

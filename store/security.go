@@ -134,11 +134,11 @@ const (
 
 	deleteSecret = `DELETE FROM secrets WHERE name = ?`
 
-	// eraseSealed is retention: the personal part and the client key of
-	// the form's responses submitted before a time. Withdrawn ones hold
-	// neither already.
-	eraseSealed = `UPDATE responses SET sealed = NULL, client = ''
-		WHERE form_id = ? AND submitted_at < ? AND (sealed IS NOT NULL OR client <> '')`
+	// eraseSealed is retention: the personal part, the archived raw body
+	// and the client key of the form's responses submitted before a time.
+	// Withdrawn ones hold none of them already.
+	eraseSealed = `UPDATE responses SET sealed = NULL, raw = NULL, client = ''
+		WHERE form_id = ? AND submitted_at < ? AND (sealed IS NOT NULL OR raw IS NOT NULL OR client <> '')`
 )
 
 // auditChunk is how many audit entries EachAudit reads per query.
@@ -599,8 +599,8 @@ func (s shared) DeleteSecret(ctx context.Context, name string) error {
 	})
 }
 
-// EraseSealed erases the sealed part and the client key of a form's
-// responses submitted before before, and returns how many it changed.
+// EraseSealed erases the sealed part, the raw body and the client key of a
+// form's responses submitted before before, and returns how many it changed.
 func (s shared) EraseSealed(ctx context.Context, formID string, before time.Time) (int, error) {
 	var n int64
 	err := s.d.tx(ctx, func(q querier) error {

@@ -20,9 +20,13 @@ import (
 
 const formColumns = `form_id, revision, version, title, hash, definition, source, source_name, created_at`
 
-// responseColumns are what AddResponses writes; a new response is never
-// withdrawn, so withdrawn_at is only read (responseReadColumns).
+// responseColumns are what every read of responses shares; a new response
+// is never withdrawn, so withdrawn_at is only read (responseReadColumns).
+// raw, the archived body, is written (responseInsertColumns) but read by
+// Response alone: the stream analysis reads never carries it.
 const responseColumns = `form_id, instance_id, revision, started, ended, submitted_at, client, channel, answers, honeypot, receipt, paradata, sealed`
+
+const responseInsertColumns = responseColumns + `, raw`
 
 const responseReadColumns = responseColumns + `, withdrawn_at`
 
@@ -39,11 +43,11 @@ const (
 
 	queryFormRevisionExists = `SELECT count(*) FROM forms WHERE form_id = ? AND revision = ?`
 
-	queryResponse = `SELECT ` + responseReadColumns + ` FROM responses WHERE form_id = ? AND instance_id = ?`
+	queryResponse = `SELECT ` + responseReadColumns + `, raw FROM responses WHERE form_id = ? AND instance_id = ?`
 
 	queryCountResponses = `SELECT count(*) FROM responses WHERE form_id = ? AND withdrawn_at IS NULL`
 
-	insertResponse = `INSERT INTO responses (` + responseColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	insertResponse = `INSERT INTO responses (` + responseInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (form_id, instance_id) DO NOTHING`
 
 	querySchemaVersion = `SELECT coalesce(max(version), 0) FROM schema_migrations`
@@ -121,13 +125,16 @@ func formArgs(fv FormVersion) []any {
 		notNil(fv.Definition), notNil(fv.Source), fv.SourceName, micros(fv.CreatedAt)}
 }
 
-func scanResponse(row scanner) (Response, error) {
+// scanResponse scans responseReadColumns, and then into more, if given,
+// the columns the query selects after them (Response's raw).
+func scanResponse(row scanner, more ...any) (Response, error) {
 	var r Response
 	var started, ended, withdrawn sql.NullInt64
 	var submitted int64
 	var receipt sql.NullString
-	err := row.Scan(&r.FormID, &r.InstanceID, &r.Revision, &started, &ended,
-		&submitted, &r.Client, &r.Channel, &r.Answers, &r.Honeypot, &receipt, &r.Paradata, &r.Sealed, &withdrawn)
+	dest := append([]any{&r.FormID, &r.InstanceID, &r.Revision, &started, &ended,
+		&submitted, &r.Client, &r.Channel, &r.Answers, &r.Honeypot, &receipt, &r.Paradata, &r.Sealed, &withdrawn}, more...)
+	err := row.Scan(dest...)
 	r.Started = fromNullMicros(started)
 	r.Ended = fromNullMicros(ended)
 	r.SubmittedAt = fromMicros(submitted)
@@ -139,7 +146,15 @@ func scanResponse(row scanner) (Response, error) {
 func responseArgs(r Response) []any {
 	return []any{r.FormID, r.InstanceID, r.Revision, nullMicros(r.Started), nullMicros(r.Ended),
 		micros(r.SubmittedAt), r.Client, r.Channel, notNil(r.Answers), r.Honeypot,
-		nullText(r.Receipt), nilIfEmpty(r.Paradata), nilIfEmpty(r.Sealed)}
+		nullText(r.Receipt), nilIfEmpty(r.Paradata), nilIfEmpty(r.Sealed), nilIfEmpty(r.Raw)}
+}
+
+// scanArchivedResponse scans queryResponse: the response with its raw body.
+func scanArchivedResponse(row scanner) (Response, error) {
+	var raw []byte
+	r, err := scanResponse(row, &raw)
+	r.Raw = raw
+	return r, err
 }
 
 // nullText stores "" as NULL, for columns where NULL means "none" and a

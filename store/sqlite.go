@@ -280,7 +280,7 @@ func (s *sqliteStore) AddResponses(ctx context.Context, rs []Response) ([]bool, 
 }
 
 func (s *sqliteStore) Response(ctx context.Context, formID, instanceID string) (Response, error) {
-	r, err := scanResponse(s.read.QueryRowContext(ctx, queryResponse, formID, instanceID))
+	r, err := scanArchivedResponse(s.read.QueryRowContext(ctx, queryResponse, formID, instanceID))
 	if err != nil {
 		return Response{}, responseError(formID, instanceID, err)
 	}

@@ -60,9 +60,15 @@ type Response struct {
 	Paradata []byte
 	// WithdrawnAt is when the respondent withdrew the response (zero: not
 	// withdrawn). A withdrawn response keeps only its keys and times: its
-	// answers, sealed part, paradata and client are erased, and EachResponse and
-	// CountResponses leave it out.
+	// answers, sealed part, raw body, paradata and client are erased, and
+	// EachResponse and CountResponses leave it out.
 	WithdrawnAt time.Time
+	// Raw is the submission body as received, sealed whole (package
+	// security seals and opens it); nil unless the deployment keeps raw
+	// bodies (serve --keep-raw). Only Response reads it back: it is an
+	// archive, never read for analysis, and EachResponse leaves it nil.
+	// Withdrawal and retention erase it.
+	Raw []byte
 }
 
 // ResponseFilter selects responses to stream.
@@ -95,20 +101,20 @@ type Store interface {
 	// A response whose (FormID, InstanceID) is already stored changes nothing;
 	// added[i] tells whether rs[i] was new. Duplicates within rs count once.
 	AddResponses(ctx context.Context, rs []Response) (added []bool, err error)
-	// Response returns one response, or ErrNotFound.
+	// Response returns one response, its Raw body included, or ErrNotFound.
 	Response(ctx context.Context, formID, instanceID string) (Response, error)
 	// CountResponses counts the responses of a form (all revisions),
 	// withdrawn ones left out.
 	CountResponses(ctx context.Context, formID string) (int, error)
 	// EachResponse streams the responses matching f in submission order
 	// (SubmittedAt, then InstanceID), without holding them all in memory;
-	// withdrawn responses are left out. It
+	// withdrawn responses are left out, and Raw is not read (nil). It
 	// stops at the first error fn returns and returns it.
 	EachResponse(ctx context.Context, f ResponseFilter, fn func(Response) error) error
 
 	// WithdrawResponse withdraws the response holding receipt, in one
-	// transaction: it erases its answers, sealed part, paradata and client
-	// key, drops
+	// transaction: it erases its answers, sealed part, raw body, paradata
+	// and client key, drops
 	// its cleaning flags, and records the time; the row itself stays, so
 	// that a retried submission of its instance_id still changes nothing.
 	// It returns the response as it now stands. Withdrawing a withdrawn
@@ -149,9 +155,9 @@ type Store interface {
 	// DeleteSecret removes a secret; a missing one is not an error.
 	DeleteSecret(ctx context.Context, name string) error
 
-	// EraseSealed erases the sealed part and the client key of the
-	// responses of formID submitted before before (retention), and returns
-	// how many responses it changed.
+	// EraseSealed erases the sealed part, the raw body and the client key
+	// of the responses of formID submitted before before (retention), and
+	// returns how many responses it changed.
 	EraseSealed(ctx context.Context, formID string, before time.Time) (int, error)
 
 	// AddUser stores a new account (ErrExists when the name is taken) and

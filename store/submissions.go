@@ -14,7 +14,7 @@ const (
 	queryResponseByReceipt = `SELECT ` + responseReadColumns + ` FROM responses WHERE receipt = ?`
 
 	// The answers column is NOT NULL: erased answers are the empty value.
-	withdrawResponse = `UPDATE responses SET answers = ?, sealed = NULL, paradata = NULL, client = '', withdrawn_at = ?
+	withdrawResponse = `UPDATE responses SET answers = ?, sealed = NULL, raw = NULL, paradata = NULL, client = '', withdrawn_at = ?
 		WHERE form_id = ? AND instance_id = ? AND withdrawn_at IS NULL`
 
 	deleteResponseFlag = `DELETE FROM flags WHERE form_id = ? AND instance_id = ?`
@@ -36,7 +36,7 @@ func receiptError(receipt string, err error) error {
 
 // withdrawn is r as WithdrawResponse leaves it.
 func withdrawn(r Response, at time.Time) Response {
-	r.Answers, r.Sealed, r.Paradata, r.Client, r.WithdrawnAt = []byte{}, nil, nil, "", at
+	r.Answers, r.Sealed, r.Raw, r.Paradata, r.Client, r.WithdrawnAt = []byte{}, nil, nil, nil, "", at
 	return r
 }
 

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -86,6 +87,7 @@ type Server struct {
 	log       *slog.Logger
 
 	maxBody       int64
+	keepRaw       bool // pass each submission's body to the collector (Options.Collect.KeepRaw)
 	realIPHeader  string
 	secureCookies bool
 	tls           bool
@@ -167,6 +169,7 @@ func New(opts Options) (*Server, error) {
 		collector:       collector,
 		assets:          as,
 		maxBody:         opts.MaxBody,
+		keepRaw:         co.KeepRaw,
 		realIPHeader:    opts.RealIPHeader,
 		secureCookies:   opts.SecureCookies || opts.TLS,
 		tls:             opts.TLS,
@@ -307,6 +310,17 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 }
 
 func (s *Server) instrument(route string, h http.HandlerFunc) http.Handler {
+	// The route's series, looked up once here rather than by label on
+	// every request; the counters by status as they first occur.
+	latency := s.latency.WithLabelValues(route)
+	var byStatus sync.Map // int → prometheus.Counter
+	count := func(status int) {
+		c, ok := byStatus.Load(status)
+		if !ok {
+			c, _ = byStatus.LoadOrStore(status, s.requests.WithLabelValues(route, strconv.Itoa(status)))
+		}
+		c.(prometheus.Counter).Inc()
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
@@ -323,8 +337,8 @@ func (s *Server) instrument(route string, h http.HandlerFunc) http.Handler {
 			if rec.status == 0 {
 				rec.status = http.StatusOK
 			}
-			s.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
-			s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+			count(rec.status)
+			latency.Observe(time.Since(start).Seconds())
 		}()
 		h(rec, r)
 	})

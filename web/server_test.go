@@ -130,6 +130,25 @@ func TestSubmissionAPI(t *testing.T) {
 			if n, _ := st.CountResponses(t.Context(), "webform"); n != 1 {
 				t.Errorf("%d stored after a re-submission", n)
 			}
+			// The receipt is written by hand; it must read as encoding/json
+			// writes it, with writeJSON's headers.
+			for _, r := range []reply{first, again} {
+				want, _ := json.Marshal(map[string]string{"instance_id": "a1", "receipt": receipt})
+				if r.body != string(want)+"\n" || r.header.Get("Content-Type") != "application/json; charset=utf-8" ||
+					r.header.Get("Cache-Control") != "no-store" || r.header.Get("X-Content-Type-Options") != "nosniff" {
+					t.Errorf("answer %q with headers %v, want %s", r.body, r.header, want)
+				}
+			}
+			metrics := do(t, c, "GET", ts.URL+"/metrics", "", "")
+			for _, line := range []string{
+				`govsurvey_http_requests_total{code="201",route="POST /api/v1/forms/{form_id}/submissions"} 1`,
+				`govsurvey_http_requests_total{code="200",route="POST /api/v1/forms/{form_id}/submissions"} 1`,
+				`govsurvey_http_request_duration_seconds_count{route="POST /api/v1/forms/{form_id}/submissions"} 2`,
+			} {
+				if !strings.Contains(metrics.body, line+"\n") {
+					t.Errorf("metrics lack %s", line)
+				}
+			}
 
 			refusals := []struct {
 				name, url, ctype, body string

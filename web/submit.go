@@ -51,9 +51,11 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("X-Govsurvey-Channel") == "web" {
 		channel = "web"
 	}
-	rc, err := s.collector.Submit(r.Context(), r.PathValue("form_id"), sub, collect.Meta{
-		Client: client, Agent: collect.AgentClass(r.UserAgent()), Channel: channel,
-	})
+	meta := collect.Meta{Client: client, Agent: collect.AgentClass(r.UserAgent()), Channel: channel}
+	if s.keepRaw {
+		meta.Raw = body // the archive of serve --keep-raw, sealed by the store
+	}
+	rc, err := s.collector.Submit(r.Context(), r.PathValue("form_id"), sub, meta)
 	if err != nil && s.refuseAdmission(w, r, err) { // 403 invitations, 409 quotas: submit_admission.go
 		return
 	}
@@ -65,7 +67,14 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if rc.Created {
 		status = http.StatusCreated
 	}
-	s.writeJSON(w, status, rc)
+	// What writeJSON would write, without its reflection: every
+	// submission ends here.
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(rc.AppendJSON(make([]byte, 0, 128)), '\n'))
 }
 
 // tooMany answers 429 in both languages: the client may not have said

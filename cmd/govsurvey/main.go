@@ -68,6 +68,7 @@ func commands() []command {
 		{"import", "load responses from a CSV file", cmdImport},
 		{"invite", "make one-time invitation links for an invitation-only form", cmdInvite},
 		{"export", "write responses as CSV or XLSX", cmdExport},
+		{"raw", "print the archived submission body of one response (serve --keep-raw)", cmdRaw},
 		{"clean", "apply the cleaning rules and print the funnel", cmdClean},
 		{"analyze", "frequencies, cross-tabs and weighted estimates", cmdAnalyze},
 		{"compare", "compare two waves", cmdCompare},

@@ -23,6 +23,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	sec := securityFlags(fs)
 	timeouts := timeoutFlags(fs)
 	publicURL := publicURLFlag(fs)
+	keepRaw := keepRawFlag(fs)
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
@@ -34,6 +35,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	opts := sf.options(a.cfg.DB)
+	opts.Collect.KeepRaw = *keepRaw
 	if opts.PublicURL, err = checkPublicURL(*publicURL); err != nil {
 		return err
 	}
@@ -100,6 +102,9 @@ func serve(ctx context.Context, a *app, raw store.Store, addr string, opts web.O
 	opts.PseudonymKey = &st.keys.Pseudonym
 	opts.ReleaseSigner = a.releaseSigner(st) // publishing from the console (publish.go)
 	opts.ExportAlertRows = *sec.exportAlertRows
+	if opts.Collect.KeepRaw {
+		a.log.Info("keeping each submission's raw body, sealed (--keep-raw)")
+	}
 	files := web.TLSFiles{Cert: *sec.tlsCert, Key: *sec.tlsKey}
 	opts.TLS = files.Cert != ""
 	srv, err := web.New(opts)
@@ -136,6 +141,7 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 	divisor := fs.Int("demo-divisor", 100, "seed sample size: the seed report's funnel divided by this (1: full size, 189,495 netizens)")
 	sec := securityFlags(fs)
 	publicURL := publicURLFlag(fs)
+	keepRaw := keepRawFlag(fs)
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
@@ -176,7 +182,8 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, a, st.Unwrap(), *addr, web.Options{PublicURL: pub}, web.DefaultTimeouts(), sec, func(url string, st *secureStore, accounts *security.Accounts) {
+	opts := web.Options{PublicURL: pub, Collect: collect.Options{KeepRaw: *keepRaw}}
+	return serve(ctx, a, st.Unwrap(), *addr, opts, web.DefaultTimeouts(), sec, func(url string, st *secureStore, accounts *security.Accounts) {
 		login, err := demoAccount(ctx, st, accounts)
 		if err != nil {
 			a.log.Error("demo account", "err", err)

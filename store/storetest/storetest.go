@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Secret", testSecret},
 		{"WithdrawErasesSealed", testWithdrawErasesSealed},
 		{"EraseSealed", testEraseSealed},
+		{"RawArchive", testRawArchive}, // raw.go
 		{"ReplaceSecret", testReplaceSecret},
 		{"Users", testUsers},
 		{"Sessions", testSessions},
@@ -182,6 +183,7 @@ func diffResponse(got, want store.Response) string {
 	check(got.Honeypot == want.Honeypot, "Honeypot", got.Honeypot, want.Honeypot)
 	check(got.Receipt == want.Receipt, "Receipt", got.Receipt, want.Receipt)
 	check(bytes.Equal(got.Paradata, want.Paradata), "Paradata", got.Paradata, want.Paradata)
+	check(bytes.Equal(got.Raw, want.Raw) && (got.Raw == nil) == (len(want.Raw) == 0), "Raw", got.Raw, want.Raw)
 	return strings.Join(d, "; ")
 }
 
