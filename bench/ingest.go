@@ -57,11 +57,16 @@ type IngestRun struct {
 	// acknowledged submission: unlike the rate, it hardly moves when
 	// other work shares the machine. 0 where it is not measured.
 	CPU time.Duration
+	// Alloc is the bytes the process allocated (clients and server) per
+	// acknowledged submission: what the garbage collector's share of the
+	// CPU grows with.
+	Alloc int64
 }
 
 func (r IngestRun) String() string {
-	return fmt.Sprintf("%8.0f acknowledged/s  p50 %6.2f ms  p99 %6.2f ms  CPU %5.0f µs each  (%d acknowledged, %d failed in %s)",
-		r.Rate, ms(r.P50), ms(r.P99), float64(r.CPU)/float64(time.Microsecond), r.Acked, r.Failed, r.Elapsed.Round(time.Millisecond))
+	return fmt.Sprintf("%8.0f acknowledged/s  p50 %6.2f ms  p99 %6.2f ms  CPU %5.0f µs, %5.1f KB allocated each  (%d acknowledged, %d failed in %s)",
+		r.Rate, ms(r.P50), ms(r.P99), float64(r.CPU)/float64(time.Microsecond), float64(r.Alloc)/1000,
+		r.Acked, r.Failed, r.Elapsed.Round(time.Millisecond))
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -299,6 +304,7 @@ type load struct {
 	failed    int
 	elapsed   time.Duration
 	cpu       time.Duration
+	alloc     uint64              // bytes allocated, measured rounds only
 	acked     map[string]struct{} // every 201, warm-up included
 }
 
@@ -350,6 +356,7 @@ func (l *load) result() IngestRun {
 	}
 	if run.Acked > 0 {
 		run.CPU = l.cpu / time.Duration(run.Acked)
+		run.Alloc = int64(l.alloc) / int64(run.Acked)
 	}
 	if len(all) > 0 {
 		run.P50 = all[len(all)/2]
@@ -367,6 +374,8 @@ func (l *load) drive(ctx context.Context, d time.Duration, measured bool) error 
 		failed    int
 	}
 	results := make([]clientResult, len(l.next))
+	var m0 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	cpu0 := processCPU()
 	start := time.Now()
 	stop := start.Add(d)
@@ -426,8 +435,11 @@ func (l *load) drive(ctx context.Context, d time.Duration, measured bool) error 
 		}
 	}
 	if measured {
+		var m1 runtime.MemStats
+		runtime.ReadMemStats(&m1)
 		l.elapsed += elapsed
 		l.cpu += cpu
+		l.alloc += m1.TotalAlloc - m0.TotalAlloc
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/govsurvey/govsurvey/store"
 	"github.com/govsurvey/govsurvey/store/storetest"
 )
@@ -58,7 +60,8 @@ func benchmarkAddResponses(b *testing.B, st store.Store, size int) {
 		for i := range batch {
 			n++
 			batch[i] = store.Response{
-				FormID: "bench", Revision: 1, InstanceID: fmt.Sprintf("uuid:%016x", rng.Uint64()),
+				// Time-ordered ids, as the web form makes them (UUID v7).
+				FormID: "bench", Revision: 1, InstanceID: uuid.Must(uuid.NewV7()).String(),
 				Started: t0.Add(time.Duration(n) * time.Second), Ended: t0.Add(time.Duration(n)*time.Second + 9*time.Minute),
 				SubmittedAt: t0.Add(time.Duration(n)*time.Second + 10*time.Minute),
 				Client:      fmt.Sprintf("client-%d", n%5000), Channel: "web", Answers: answers,
