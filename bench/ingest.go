@@ -44,6 +44,9 @@ type IngestOptions struct {
 	// Random ids land all over the store's unique index: on SQLite each
 	// one dirties a page of its own in the transaction.
 	RandomIDs bool
+	// KeepRaw archives every submission body, sealed, as serve --keep-raw
+	// does; the store must have a master key (GOVSURVEY_MASTER_KEY).
+	KeepRaw bool
 }
 
 // IngestRun is what driving one server measured.
@@ -150,7 +153,7 @@ func Ingest(ctx context.Context, st store.Store, opts IngestOptions) (IngestResu
 	path := "/api/v1/forms/" + fv.FormID + "/submissions"
 
 	srv, err := web.New(web.Options{Store: st, Collect: collect.Options{
-		Commit: opts.Commit,
+		Commit: opts.Commit, KeepRaw: opts.KeepRaw,
 		// The limits run, as in production, but never refuse: every
 		// client here comes from one address.
 		IPLimit: collect.Limit{Rate: 1e9, Burst: 1 << 30}, ClientLimit: collect.Limit{Rate: 1e9, Burst: 1 << 30},

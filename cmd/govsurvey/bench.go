@@ -45,6 +45,7 @@ func benchIngest(ctx context.Context, a *app, args []string) error {
 	committers := fs.Int("committers", 0, "group commit: transactions in flight (default 1 on SQLite, 4 on PostgreSQL)")
 	rounds := fs.Int("rounds", 5, "rounds the duration is split into, alternating govsurvey and the bare handler")
 	noBare := fs.Bool("no-bare", false, "skip the bare-handler comparison")
+	keepRaw := fs.Bool("keep-raw", false, "archive every submission body, sealed, as serve --keep-raw does (needs a master key)")
 	randomIDs := fs.Bool("random-ids", false, "send random (version 4) instance ids, as ODK Collect does, instead of the web form's time-ordered version 7 ones")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run here (go tool pprof)")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run here (go tool pprof -sample_index=alloc_space)")
@@ -82,7 +83,7 @@ func benchIngest(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.stdout, "ingest (%s): driving for %s each, after %s warm-up; %d CPUs%s …\n",
 		kind, *duration, *warmup, runtime.NumCPU(), loadAverage())
 	res, err := bench.Ingest(ctx, st, bench.IngestOptions{
-		Clients: *clients, Duration: *duration, Warmup: *warmup, Rounds: *rounds, SkipBare: *noBare, RandomIDs: *randomIDs,
+		Clients: *clients, Duration: *duration, Warmup: *warmup, Rounds: *rounds, SkipBare: *noBare, RandomIDs: *randomIDs, KeepRaw: *keepRaw,
 		Commit: collect.CommitOptions{Window: *window, Committers: *committers},
 	})
 	if err != nil {
