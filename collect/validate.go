@@ -398,6 +398,7 @@ func (r *rule) choiceSet(names []string, ordered bool) (string, error) {
 	}
 	chosen := make([]bool, len(r.choices))
 	var inOrder []string
+	size := 0
 	for _, n := range names {
 		n = strings.TrimSpace(n)
 		if n == "" {
@@ -409,13 +410,17 @@ func (r *rule) choiceSet(names []string, ordered bool) (string, error) {
 		}
 		if !chosen[i] {
 			chosen[i] = true
-			inOrder = append(inOrder, n)
+			size += len(r.choices[i].Name) + 1
+			if ordered {
+				inOrder = append(inOrder, n)
+			}
 		}
 	}
 	if ordered {
 		return strings.Join(inOrder, " "), nil
 	}
 	var b strings.Builder
+	b.Grow(size)
 	for i, c := range chosen {
 		if c {
 			if b.Len() > 0 {
