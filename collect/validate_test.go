@@ -229,3 +229,40 @@ func TestReceipt(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateChoiceOrder: a select_multiple comes back in list order, a
+// rank in the order given; a name given twice counts once.
+func TestValidateChoiceOrder(t *testing.T) {
+	src := `# order
+
+| survey |
+| | type | name | label |
+| | select_multiple t | picks | Picks |
+| | rank t | ranked | Ranked |
+
+| choices |
+| | list_name | name | label |
+| | t | alpha | A |
+| | t | beta | B |
+| | t | gamma | C |
+
+| settings |
+| | form_id | version |
+| | order | 1 |
+`
+	f, err := form.Parse("order.md", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Validate(f, answersJSON(t, `{"picks":["gamma","alpha","gamma"],"ranked":["gamma","alpha","gamma","beta"]}`), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["picks"] != "alpha gamma" || got["ranked"] != "gamma alpha beta" {
+		t.Errorf("got %v", got)
+	}
+	got, err = Validate(f, answersJSON(t, `{"picks":"beta  alpha","ranked":"beta alpha"}`), time.Now())
+	if err != nil || got["picks"] != "alpha beta" || got["ranked"] != "beta alpha" {
+		t.Errorf("from strings: %v, %v", got, err)
+	}
+}
