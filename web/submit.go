@@ -21,7 +21,7 @@ import (
 // comes first, before the body is read, so a flood costs as little as
 // possible; the answer is 201 only once the response is durably stored.
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" && !isJSONType(ct) {
 		s.writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type",
 			"the body must be JSON (Content-Type: application/json)", "")
 		return
@@ -70,11 +70,23 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	// What writeJSON would write, without its reflection: every
 	// submission ends here.
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
+	h["Content-Type"] = jsonTypeValue
+	h["X-Content-Type-Options"] = nosniffValue
+	h["Cache-Control"] = noStoreValue
 	w.WriteHeader(status)
 	w.Write(append(rc.AppendJSON(make([]byte, 0, 128)), '\n'))
+}
+
+var (
+	jsonTypeValue = []string{"application/json; charset=utf-8"}
+	noStoreValue  = []string{"no-store"}
+)
+
+// isJSONType reports whether a Content-Type header names JSON, with any
+// parameters.
+func isJSONType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
 }
 
 // tooMany answers 429 in both languages: the client may not have said
