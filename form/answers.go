@@ -272,6 +272,46 @@ func (ix *fieldIndex) decode(b []byte, dst []string) error {
 	return nil
 }
 
+// AllCoded reports whether b, answers encoded with f, holds choice codes
+// only: every answered field is a select whose answer is stored as the
+// numbers of its choices, none as given. Such answers say nothing but
+// choice names. It reads b without decoding it into strings, and reports
+// false for anything it cannot read (Decode then says what is wrong).
+func (f *Form) AllCoded(b []byte) bool {
+	ix := f.fieldIndex()
+	if len(b) == 0 || b[0] != answersVersion {
+		return false
+	}
+	p := 1
+	n, k := binary.Uvarint(b[p:])
+	if k <= 0 || n != uint64(len(ix.fields)) {
+		return false
+	}
+	p += k
+	for i := range ix.fields {
+		if p >= len(b) {
+			return false
+		}
+		if b[p] == 0 {
+			p++
+			continue
+		}
+		t, k := binary.Uvarint(b[p:])
+		if k <= 0 || t&1 == 1 || ix.codes[i] == nil {
+			return false
+		}
+		p += k
+		if ix.codes[i].multiple {
+			size := t >> 1
+			if size > uint64(len(b)-p) {
+				return false
+			}
+			p += int(size)
+		}
+	}
+	return p == len(b)
+}
+
 func (cc *choiceCodes) decodeSet(bits []byte) (string, error) {
 	if bits[len(bits)-1] == 0 {
 		return "", errors.New("bad choice set")

@@ -221,3 +221,40 @@ func BenchmarkDecodeInto(b *testing.B) {
 		}
 	}
 }
+
+// TestAllCoded: only answers stored as choice numbers count as coded; a
+// value kept as given (text, a number, a name not in the list, a set out
+// of list order) or bytes that do not decode do not.
+func TestAllCoded(t *testing.T) {
+	f := codecTestForm(t)
+	tests := []struct {
+		a    Answers
+		want bool
+	}{
+		{Answers{}, true},
+		{Answers{"agree": "yes"}, true},
+		{Answers{"agree": "no", "picks": "c1 c9"}, true},
+		{Answers{"agree": "yes", "comment": "hello"}, false},
+		{Answers{"n": "3"}, false},
+		{Answers{"agree": "maybe"}, false},
+		{Answers{"picks": "c9 c1"}, false},
+	}
+	for _, tt := range tests {
+		b, err := f.EncodeAnswers(tt.a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.AllCoded(b); got != tt.want {
+			t.Errorf("%v: AllCoded = %v, want %v", tt.a, got, tt.want)
+		}
+		// Every proper prefix is truncated, and one byte more is too much.
+		for i := range len(b) {
+			if f.AllCoded(b[:i]) {
+				t.Errorf("%v: the first %d bytes of %x count as coded", tt.a, i, b)
+			}
+		}
+		if f.AllCoded(append(bytes.Clone(b), 0)) {
+			t.Errorf("%v: a trailing byte counts as coded", tt.a)
+		}
+	}
+}

@@ -83,9 +83,10 @@ func (s *Sealer) Keyring() *Keyring {
 
 // fieldRules is what splitting needs of a form version, built once.
 type fieldRules struct {
-	fields   []*form.Question
-	personal []bool
-	choices  []map[string]bool // nil for a field whose answers are not choice names
+	fields      []*form.Question
+	personal    []bool
+	anyPersonal bool              // some field is classified personal or sensitive
+	choices     []map[string]bool // nil for a field whose answers are not choice names
 }
 
 func (s *Sealer) rulesOf(f *form.Form) *fieldRules {
@@ -110,6 +111,7 @@ func newFieldRules(f *form.Form) *fieldRules {
 	r := &fieldRules{fields: fields, personal: make([]bool, len(fields)), choices: make([]map[string]bool, len(fields))}
 	for i, q := range fields {
 		r.personal[i] = Personal(q)
+		r.anyPersonal = r.anyPersonal || r.personal[i]
 		if q.IsSelect() {
 			set := make(map[string]bool)
 			for _, c := range f.Choices[q.ListName] {
@@ -230,6 +232,11 @@ func (s *Sealer) OpenRaw(formID, instanceID string, sealed []byte) ([]byte, erro
 // name fields, never values.
 func (s *Sealer) Split(f *form.Form, formID, instanceID string, enc []byte) (plain, sealed []byte, err error) {
 	r := s.rulesOf(f)
+	// Nothing to seal in choices of fields that are not personal: the
+	// common case of a closed questionnaire, answered without decoding.
+	if !r.anyPersonal && f.AllCoded(enc) {
+		return enc, nil, nil
+	}
 	vals := make([]string, len(r.fields))
 	if err := f.DecodeInto(enc, vals); err != nil {
 		return nil, nil, fmt.Errorf("security: response %s of form %s: %w", instanceID, formID, err)
