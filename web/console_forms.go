@@ -26,9 +26,11 @@ import (
 // be submitted, the share link with a QR code made here, and the
 // collection period.
 
-// maxUpload bounds an uploaded form file; the hardening cap on every
-// request body (maxRequestBody) is the same.
-const maxUpload = maxRequestBody
+// maxUpload bounds an uploaded form file: 16 MiB, room for choice lists
+// of every county and township (a form with tens of thousands of choices
+// is a few MiB as .xlsx, more as .csv). Other requests keep the 1 MiB cap
+// (maxRequestBody).
+const maxUpload = 16 << 20
 
 // consoleUploadPage serves GET /console/upload.
 func (s *Server) consoleUploadPage(w http.ResponseWriter, r *http.Request, p security.Principal) {

@@ -155,7 +155,9 @@ func TestConsoleUpload(t *testing.T) {
 	if r := e.upload(t, c, "big.xlsx", bytes.Repeat([]byte("x"), maxUpload+1), token); r.status != http.StatusRequestEntityTooLarge {
 		t.Errorf("a file past the limit: %d", r.status)
 	}
-
+	if r := e.upload(t, c, "bigger.xlsx", bytes.Repeat([]byte("x"), maxUploadRequest+1), token); r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a body past the upload route's limit: %d", r.status)
+	}
 	data, name, err := form.Template("netizen_2019")
 	if err != nil {
 		t.Fatal(err)
@@ -193,6 +195,21 @@ func TestConsoleUpload(t *testing.T) {
 	// Chinese by default.
 	if page := do(t, c, "GET", e.ts.URL+"/console/upload", "", ""); !strings.Contains(page.body, "上传 XLSForm 问卷") {
 		t.Error("upload page is not in Chinese by default")
+	}
+
+	// A form past the 1 MiB that caps other requests: a cascade of 40,000
+	// townships is accepted.
+	var big strings.Builder
+	big.WriteString("# towns\n\n| survey |\n| | type | name | label |\n| | select_one town | town | Town |\n\n| choices |\n| | list_name | name | label |\n")
+	for i := range 40000 {
+		fmt.Fprintf(&big, "| | town | t%05d | 第%d镇 Township number %d |\n", i, i, i)
+	}
+	big.WriteString("\n| settings |\n| | form_id | version |\n| | towns | 1 |\n")
+	if big.Len() <= maxRequestBody {
+		t.Fatalf("the big form is only %d bytes", big.Len())
+	}
+	if r := e.upload(t, c, "towns.md", []byte(big.String()), token); r.status != http.StatusSeeOther {
+		t.Errorf("a %d-byte form: %d %s", big.Len(), r.status, r.body)
 	}
 }
 

@@ -11,8 +11,26 @@ import (
 // form's 4 KiB) are tighter still; the server's read, write and idle
 // timeouts are set in Run.
 
-// maxRequestBody caps any request body before a handler sees it.
+// maxRequestBody caps any request body before a handler sees it, but the
+// form upload's (maxUploadRequest).
 const maxRequestBody = 1 << 20
+
+// maxUploadRequest caps the body of POST /console/upload: a form file of
+// up to maxUpload and the multipart framing around it.
+const maxUploadRequest = maxUpload + 64<<10
+
+// limitBody is http.MaxBytesHandler with the upload route's larger cap.
+func limitBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := int64(maxRequestBody)
+		if r.Method == http.MethodPost && r.URL.Path == "/console/upload" {
+			n = maxUploadRequest
+		}
+		r2 := *r
+		r2.Body = http.MaxBytesReader(w, r.Body, n)
+		h.ServeHTTP(w, &r2)
+	})
+}
 
 // harden wraps the route table.
 func (s *Server) harden(h http.Handler) http.Handler {
@@ -21,7 +39,7 @@ func (s *Server) harden(h http.Handler) http.Handler {
 		s.writeError(w, http.StatusForbidden, "cross_origin", "cross-origin request refused", "")
 	}))
 	h = cop.Handler(h)
-	h = http.MaxBytesHandler(h, maxRequestBody)
+	h = limitBody(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The values are shared, never changed slices (net/http copies
 		// a response's header when it writes it): set on every request,
