@@ -306,7 +306,8 @@ func (r *rule) normalize(v any) (string, error) {
 		if r.q.Type != "select_multiple" && r.q.Type != "rank" {
 			return "", bad()
 		}
-		names := make([]string, 0, len(x))
+		var buf [32]string // most sets: no allocation
+		names := buf[:0]
 		for _, e := range x {
 			n, ok := e.(string)
 			if !ok {

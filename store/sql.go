@@ -239,41 +239,38 @@ type batch struct {
 // Rows are sorted by key so that concurrent batches lock rows in the same
 // order and cannot deadlock each other in PostgreSQL.
 func newBatch(rs []Response) (batch, error) {
+	order := make([]int, len(rs))
 	var b batch
-	seen := make(map[responseKey]bool, len(rs))
-	revs := make(map[formRevision]bool)
 	for i, r := range rs {
 		if err := checkResponse(r); err != nil {
 			return batch{}, err
 		}
-		k := responseKey{r.FormID, r.InstanceID}
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		b.rows = append(b.rows, r)
-		b.index = append(b.index, i)
+		order[i] = i
 		fr := formRevision{r.FormID, r.Revision}
-		if !revs[fr] {
-			revs[fr] = true
+		if !slices.Contains(b.revisions, fr) { // a batch holds one or a few
 			b.revisions = append(b.revisions, fr)
 		}
 	}
-	order := make([]int, len(b.rows))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(x, y int) int {
+	// By key, and a key's occurrences in the caller's order: the first of
+	// each run of equal keys is the one stored. No map, and each row is
+	// copied once: this runs for every group commit.
+	slices.SortStableFunc(order, func(x, y int) int {
 		return cmp.Or(
-			strings.Compare(b.rows[x].FormID, b.rows[y].FormID),
-			strings.Compare(b.rows[x].InstanceID, b.rows[y].InstanceID))
+			strings.Compare(rs[x].FormID, rs[y].FormID),
+			strings.Compare(rs[x].InstanceID, rs[y].InstanceID))
 	})
-	rows := make([]Response, len(order))
-	index := make([]int, len(order))
-	for i, o := range order {
-		rows[i], index[i] = b.rows[o], b.index[o]
+	b.rows = make([]Response, 0, len(rs))
+	b.index = make([]int, 0, len(rs))
+	for j, o := range order {
+		if j > 0 {
+			prev := rs[order[j-1]]
+			if prev.FormID == rs[o].FormID && prev.InstanceID == rs[o].InstanceID {
+				continue
+			}
+		}
+		b.rows = append(b.rows, rs[o])
+		b.index = append(b.index, o)
 	}
-	b.rows, b.index = rows, index
 	return b, nil
 }
 
