@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/govsurvey/govsurvey/form"
+	"github.com/govsurvey/govsurvey/internal/cputime"
 	"github.com/govsurvey/govsurvey/sample"
 	"github.com/govsurvey/govsurvey/stats"
 	"github.com/govsurvey/govsurvey/store"
@@ -149,7 +150,7 @@ func Analyze(ctx context.Context, opts AnalyzeOptions) (AnalyzeResult, error) {
 		}
 		wg.Wait()
 	}()
-	start, startCPU := time.Now(), processCPU()
+	start, startCPU := time.Now(), cputime.Process()
 	stage := func(name string, fn func() error) error {
 		if opts.Progress != nil {
 			opts.Progress(name)
@@ -157,9 +158,9 @@ func Analyze(ctx context.Context, opts AnalyzeOptions) (AnalyzeResult, error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		t0, c0 := time.Now(), processCPU()
+		t0, c0 := time.Now(), cputime.Process()
 		err := fn()
-		res.Stages = append(res.Stages, AnalyzeStage{Name: name, Elapsed: time.Since(t0), CPU: processCPU() - c0})
+		res.Stages = append(res.Stages, AnalyzeStage{Name: name, Elapsed: time.Since(t0), CPU: cputime.Process() - c0})
 		return err
 	}
 
@@ -252,7 +253,7 @@ func Analyze(ctx context.Context, opts AnalyzeOptions) (AnalyzeResult, error) {
 	if err != nil {
 		return res, err
 	}
-	res.Total, res.TotalCPU = time.Since(start), processCPU()-startCPU
+	res.Total, res.TotalCPU = time.Since(start), cputime.Process()-startCPU
 	close(stop)
 	wg.Wait()
 	if opts.CSV != nil {

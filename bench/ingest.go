@@ -22,6 +22,7 @@ import (
 
 	"github.com/govsurvey/govsurvey/collect"
 	"github.com/govsurvey/govsurvey/form"
+	"github.com/govsurvey/govsurvey/internal/cputime"
 	"github.com/govsurvey/govsurvey/sample"
 	"github.com/govsurvey/govsurvey/store"
 	"github.com/govsurvey/govsurvey/web"
@@ -379,7 +380,7 @@ func (l *load) drive(ctx context.Context, d time.Duration, measured bool) error 
 	results := make([]clientResult, len(l.next))
 	var m0 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	start := time.Now()
 	stop := start.Add(d)
 	var wg sync.WaitGroup
@@ -424,7 +425,7 @@ func (l *load) drive(ctx context.Context, d time.Duration, measured bool) error 
 		})
 	}
 	wg.Wait()
-	elapsed, cpu := time.Since(start), processCPU()-cpu0
+	elapsed, cpu := time.Since(start), cputime.Process()-cpu0
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -65,15 +65,7 @@ func BenchmarkImport(b *testing.B) {
 // writeSampleCSV writes n generated netizen responses as a §2 file.
 func writeSampleCSV(b *testing.B, n int) string {
 	b.Helper()
-	data, name, err := form.Template("netizen_2019")
-	if err != nil {
-		b.Fatal(err)
-	}
-	f, err := form.Parse(name, data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	g, err := sample.New(f, sample.Options{Seed: 1, DuplicateRate: 0.02, SpeederRate: 0.03})
+	g, err := sample.New(netizenForm(b), sample.Options{Seed: 1, DuplicateRate: 0.02, SpeederRate: 0.03})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -100,14 +92,7 @@ func writeSampleCSV(b *testing.B, n int) string {
 // form, encoding the answers, and the paradata. (govsurvey bench ingest
 // measures the whole path; this part is too small to see there.)
 func BenchmarkCheckSubmission(b *testing.B) {
-	data, name, err := form.Template("netizen_2019")
-	if err != nil {
-		b.Fatal(err)
-	}
-	f, err := form.Parse(name, data)
-	if err != nil {
-		b.Fatal(err)
-	}
+	f := netizenForm(b)
 	g, err := sample.New(f, sample.Options{Seed: 1})
 	if err != nil {
 		b.Fatal(err)
@@ -149,4 +134,18 @@ func BenchmarkCheckSubmission(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// netizenForm is the built-in netizen_2019 form, compiled.
+func netizenForm(tb testing.TB) *form.Form {
+	tb.Helper()
+	data, name, err := form.Template("netizen_2019")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f, err := form.Parse(name, data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/govsurvey/govsurvey/internal/cputime"
 	"github.com/govsurvey/govsurvey/store"
 	"github.com/govsurvey/govsurvey/store/storetest"
 )
@@ -55,7 +56,7 @@ func benchmarkAddResponses(b *testing.B, st store.Store, size int) {
 	t0 := time.Date(2019, 11, 1, 0, 0, 0, 0, time.UTC)
 	batch := make([]store.Response, size)
 	n := 0
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		for i := range batch {
 			n++
@@ -72,7 +73,7 @@ func benchmarkAddResponses(b *testing.B, st store.Store, size int) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "responses/s")
-	if cpu := processCPU() - cpu0; cpu > 0 && n > 0 {
+	if cpu := cputime.Process() - cpu0; cpu > 0 && n > 0 {
 		b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-µs/response")
 	}
 }
