@@ -4,16 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite"
 
 	"github.com/govsurvey/govsurvey/security"
@@ -30,17 +27,7 @@ type auditDB struct {
 
 func auditDBs(t *testing.T) []auditDB {
 	dbs := []auditDB{{"sqlite", func(t *testing.T) (store.Store, func(string) error) {
-		path := filepath.Join(t.TempDir(), "govsurvey.db")
-		st, err := store.OpenSQLite(t.Context(), path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
+		st, db := sqliteBeside(t, "_pragma=busy_timeout(10000)")
 		return st, func(q string) error { _, err := db.Exec(q); return err }
 	}}}
 	for _, b := range storetest.Backends(t) {
@@ -48,17 +35,7 @@ func auditDBs(t *testing.T) []auditDB {
 			continue
 		}
 		dbs = append(dbs, auditDB{"postgres", func(t *testing.T) (store.Store, func(string) error) {
-			url := storetest.NewPostgresDatabase(t)
-			st, err := store.OpenPostgres(t.Context(), url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			conn, err := pgx.Connect(t.Context(), url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { conn.Close(context.Background()) })
+			st, conn := postgresBeside(t)
 			return st, func(q string) error { _, err := conn.Exec(context.Background(), q); return err }
 		}})
 	}

@@ -2,14 +2,9 @@ package security_test
 
 import (
 	"bytes"
-	"context"
-	"database/sql"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/govsurvey/govsurvey/security"
 	"github.com/govsurvey/govsurvey/store"
@@ -25,17 +20,7 @@ type rawBackend struct {
 
 var rawBackends = []rawBackend{
 	{name: "sqlite", open: func(t *testing.T) (store.Store, func(string, string) []byte) {
-		path := filepath.Join(t.TempDir(), "govsurvey.db")
-		st, err := store.OpenSQLite(t.Context(), path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
+		st, db := sqliteBeside(t, "mode=ro")
 		return st, func(formID, instanceID string) []byte {
 			var b []byte
 			if err := db.QueryRow(`SELECT raw FROM responses WHERE form_id = ? AND instance_id = ?`, formID, instanceID).Scan(&b); err != nil {
@@ -45,17 +30,7 @@ var rawBackends = []rawBackend{
 		}
 	}},
 	{name: "postgres", open: func(t *testing.T) (store.Store, func(string, string) []byte) {
-		url := storetest.NewPostgresDatabase(t)
-		st, err := store.OpenPostgres(t.Context(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		conn, err := pgx.Connect(t.Context(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.Close(context.Background()) })
+		st, conn := postgresBeside(t)
 		return st, func(formID, instanceID string) []byte {
 			var b []byte
 			if err := conn.QueryRow(t.Context(), `SELECT raw FROM responses WHERE form_id = $1 AND instance_id = $2`, formID, instanceID).Scan(&b); err != nil {
