@@ -75,6 +75,8 @@ var (
 	denyValue       = []string{"DENY"}
 	sameOriginValue = []string{"same-origin"}
 	hstsValue       = []string{"max-age=31536000"}
+	jsonTypeValue   = []string{"application/json; charset=utf-8"}
+	noStoreValue    = []string{"no-store"}
 )
 
 // isAPI reports whether path is under one of the JSON APIs.

@@ -23,13 +23,20 @@ type apiErrorBody struct {
 }
 
 func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
+	writeJSONHeader(w, status)
 	if err := json.NewEncoder(w).Encode(v); err != nil {
 		s.log.Debug("writing response", "err", err)
 	}
+}
+
+// writeJSONHeader writes the headers every JSON answer carries, from
+// shared values (no allocation), and the status.
+func writeJSONHeader(w http.ResponseWriter, status int) {
+	h := w.Header()
+	h["Content-Type"] = jsonTypeValue
+	h["X-Content-Type-Options"] = nosniffValue
+	h["Cache-Control"] = noStoreValue
+	w.WriteHeader(status)
 }
 
 func (s *Server) writeError(w http.ResponseWriter, status int, code, message, field string) {

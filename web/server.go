@@ -87,7 +87,6 @@ type Server struct {
 	log       *slog.Logger
 
 	maxBody       int64
-	keepRaw       bool // pass each submission's body to the collector (Options.Collect.KeepRaw)
 	realIPHeader  string
 	secureCookies bool
 	tls           bool
@@ -169,7 +168,6 @@ func New(opts Options) (*Server, error) {
 		collector:       collector,
 		assets:          as,
 		maxBody:         opts.MaxBody,
-		keepRaw:         co.KeepRaw,
 		realIPHeader:    opts.RealIPHeader,
 		secureCookies:   opts.SecureCookies || opts.TLS,
 		tls:             opts.TLS,

@@ -21,7 +21,7 @@ import (
 // comes first, before the body is read, so a flood costs as little as
 // possible; the answer is 201 only once the response is durably stored.
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "application/json" && !isJSONType(ct) {
+	if !isJSONType(r.Header.Get("Content-Type")) {
 		s.writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type",
 			"the body must be JSON (Content-Type: application/json)", "")
 		return
@@ -51,11 +51,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("X-Govsurvey-Channel") == "web" {
 		channel = "web"
 	}
-	meta := collect.Meta{Client: client, Agent: collect.AgentClass(r.UserAgent()), Channel: channel}
-	if s.keepRaw {
-		meta.Raw = body // the archive of serve --keep-raw, sealed by the store
-	}
-	rc, err := s.collector.Submit(r.Context(), r.PathValue("form_id"), sub, meta)
+	// Raw is kept only if the collector was told to (serve --keep-raw).
+	rc, err := s.collector.Submit(r.Context(), r.PathValue("form_id"), sub, collect.Meta{
+		Client: client, Agent: collect.AgentClass(r.UserAgent()), Channel: channel, Raw: body,
+	})
 	if err != nil && s.refuseAdmission(w, r, err) { // 403 invitations, 409 quotas: submit_admission.go
 		return
 	}
@@ -69,22 +68,16 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	// What writeJSON would write, without its reflection: every
 	// submission ends here.
-	h := w.Header()
-	h["Content-Type"] = jsonTypeValue
-	h["X-Content-Type-Options"] = nosniffValue
-	h["Cache-Control"] = noStoreValue
-	w.WriteHeader(status)
+	writeJSONHeader(w, status)
 	w.Write(append(rc.AppendJSON(make([]byte, 0, 128)), '\n'))
 }
 
-var (
-	jsonTypeValue = []string{"application/json; charset=utf-8"}
-	noStoreValue  = []string{"no-store"}
-)
-
 // isJSONType reports whether a Content-Type header names JSON, with any
-// parameters.
+// parameters; the plain header, the common case, without parsing.
 func isJSONType(ct string) bool {
+	if ct == "application/json" {
+		return true
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	return err == nil && mt == "application/json"
 }
