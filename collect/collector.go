@@ -301,7 +301,7 @@ func (c *Collector) Open(f *form.Form) error {
 // *InvitationError (403), *QuotaFullError (409), ErrBusy/ErrClosed (503),
 // or a store error.
 func (c *Collector) Submit(ctx context.Context, formID string, s Submission, m Meta) (Receipt, error) {
-	id, ok := instanceID(s.InstanceID)
+	id, ok := InstanceID(s.InstanceID)
 	if !ok {
 		code := "bad_type"
 		if s.InstanceID == "" {

@@ -104,10 +104,10 @@ func jsonKind(goKind string) string {
 	return "value of another type"
 }
 
-// instanceID checks and normalises an instance id: ODK's "uuid:" prefix is
-// dropped, as the CSV importer does, and only characters safe in a URL, a
-// log line and a file name are accepted.
-func instanceID(s string) (string, bool) {
+// InstanceID checks and normalises an instance id as it is stored: ODK's
+// "uuid:" prefix is dropped, as the CSV importer does, and only characters
+// safe in a URL, a log line and a file name are accepted.
+func InstanceID(s string) (string, bool) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "uuid:")
 	if s == "" || len(s) > maxInstanceID {
 		return "", false

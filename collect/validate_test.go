@@ -179,9 +179,9 @@ func TestInstanceID(t *testing.T) {
 		{string(make([]byte, 101)), ""},
 	}
 	for _, tt := range tests {
-		got, ok := instanceID(tt.in)
+		got, ok := InstanceID(tt.in)
 		if got != tt.want || ok != (tt.want != "") {
-			t.Errorf("instanceID(%q) = %q, %v; want %q", tt.in, got, ok, tt.want)
+			t.Errorf("InstanceID(%q) = %q, %v; want %q", tt.in, got, ok, tt.want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/govsurvey/govsurvey/collect"
 	"github.com/govsurvey/govsurvey/security"
 	"github.com/govsurvey/govsurvey/store"
 )
@@ -50,13 +51,12 @@ func cmdRaw(ctx context.Context, a *app, args []string) error {
 	if err := st.requireKeys(); err != nil {
 		return err
 	}
+	// As the collector stores it: ODK's "uuid:" prefix dropped.
 	id := *instance
-	r, err := st.Joined().Response(ctx, *formID, id)
-	if errors.Is(err, store.ErrNotFound) && strings.HasPrefix(id, "uuid:") {
-		// Stored without the prefix the web form sends (collect).
-		id = strings.TrimPrefix(id, "uuid:")
-		r, err = st.Joined().Response(ctx, *formID, id)
+	if n, ok := collect.InstanceID(id); ok {
+		id = n
 	}
+	r, err := st.Joined().Response(ctx, *formID, id)
 	object := "form:" + *formID + "/" + id
 	detail := ""
 	if p := strings.TrimSpace(*purpose); p != "" {
