@@ -18,7 +18,7 @@ import (
 )
 
 // addWebform stores testdata/webform.md with the settings given
-// ("name=value"), as testServer does, in st.
+// ("name=value") in st; testServer serves it.
 func addWebform(t *testing.T, st store.Store, settings ...string) {
 	t.Helper()
 	b, err := os.ReadFile("testdata/webform.md")

@@ -10,7 +10,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,19 +24,7 @@ import (
 // settings columns when given) and the built-in netizen form.
 func testServer(t *testing.T, st store.Store, opts Options, settings ...string) *httptest.Server {
 	t.Helper()
-	b, err := os.ReadFile("testdata/webform.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	md := string(b)
-	for _, s := range settings {
-		name, value, _ := strings.Cut(s, "=")
-		md = strings.Replace(md, "| form_id | version |", "| form_id | version | "+name+" |", 1)
-		md = strings.Replace(md, "| webform | 1       |", "| webform | 1       | "+value+" |", 1)
-	}
-	if _, _, _, err := collect.AddForm(t.Context(), st, "webform.md", []byte(md)); err != nil {
-		t.Fatal(err)
-	}
+	addWebform(t, st, settings...)
 	opts.Store = st
 	srv, err := New(opts)
 	if err != nil {
