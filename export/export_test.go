@@ -113,18 +113,7 @@ func fixture(t *testing.T) (store.Store, store.FormVersion, *form.Form) {
 // exportFile exports the fixture in format to a file and returns its path.
 func exportFile(t *testing.T, st store.Store, fv store.FormVersion, f *form.Form, opts Options) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "out."+opts.Format)
-	file, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Export(context.Background(), st, fv, f, file, opts)
-	if cerr := file.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, res := exportTo(t, st, fv, f, opts)
 	if res.Rows != len(fixtureRows) {
 		t.Fatalf("Export wrote %d rows, want %d", res.Rows, len(fixtureRows))
 	}
