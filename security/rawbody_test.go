@@ -51,14 +51,7 @@ func TestSealingStoreRaw(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := t.Context()
 			raw, column := b.open(t)
-			master, err := security.GenerateMasterKey()
-			if err != nil {
-				t.Fatal(err)
-			}
-			keys, err := security.OpenKeys(ctx, raw, master, security.KeyOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			keys, _ := openKeys(t, raw)
 			st := security.NewSealingStore(raw, keys.Sealer())
 			fv, f := addPrivacyForm(t, st)
 			rs := privacyResponses(t, fv, f, "r", 4)

@@ -79,14 +79,7 @@ func TestSealingStore(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := t.Context()
 			raw := b.Open(t)
-			master, err := security.GenerateMasterKey()
-			if err != nil {
-				t.Fatal(err)
-			}
-			keys, err := security.OpenKeys(ctx, raw, master, security.KeyOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			keys, master := openKeys(t, raw)
 			st := security.NewSealingStore(raw, keys.Sealer())
 			fv, f := addPrivacyForm(t, st)
 			before := privacyResponses(t, fv, f, "old", 3)
@@ -253,7 +246,8 @@ func TestNoPlaintextAtRest(t *testing.T) {
 	})
 }
 
-func fillPrivacy(t *testing.T, raw store.Store) {
+// openKeys opens the keys of raw under a new master key.
+func openKeys(t *testing.T, raw store.Store) (*security.Keys, security.MasterKey) {
 	t.Helper()
 	master, err := security.GenerateMasterKey()
 	if err != nil {
@@ -263,6 +257,12 @@ func fillPrivacy(t *testing.T, raw store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return keys, master
+}
+
+func fillPrivacy(t *testing.T, raw store.Store) {
+	t.Helper()
+	keys, _ := openKeys(t, raw)
 	st := security.NewSealingStore(raw, keys.Sealer())
 	fv, f := addPrivacyForm(t, st)
 	rs := privacyResponses(t, fv, f, "r", 50)
