@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"time"
 
@@ -49,6 +50,7 @@ func benchIngest(ctx context.Context, a *app, args []string) error {
 	randomIDs := fs.Bool("random-ids", false, "send random (version 4) instance ids, as ODK Collect does, instead of the web form's time-ordered version 7 ones")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run here (go tool pprof)")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run here (go tool pprof -sample_index=alloc_space)")
+	traceFile := fs.String("trace", "", "write an execution trace of the whole run here (go tool trace; keep --duration short)")
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
@@ -75,6 +77,13 @@ func benchIngest(ctx context.Context, a *app, args []string) error {
 	defer st.Close()
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if *traceFile != "" {
+		stop, err := startTrace(*traceFile)
 		if err != nil {
 			return err
 		}
@@ -165,6 +174,20 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// startTrace writes an execution trace of the process to path until the
+// returned stop.
+func startTrace(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { trace.Stop(); f.Close() }, nil
 }
 
 // writeHeapProfile writes the allocations since the start, and the live
