@@ -349,11 +349,12 @@ func (c *Collector) submit(ctx context.Context, formID, id string, s Submission,
 		return Receipt{}, &FieldError{Field: "ended", Code: "bad_type"}
 	}
 	received := c.now()
-	answers, err := Validate(f, s.Answers, received.In(c.loc))
+	answers, err := validate(f, s.Answers, received.In(c.loc))
 	if err != nil {
 		return Receipt{}, err
 	}
-	enc, err := f.EncodeAnswers(answers)
+	defer answers.release()
+	enc, err := answers.encode()
 	if err != nil {
 		return Receipt{}, fmt.Errorf("collect: encoding answers: %w", err)
 	}
@@ -374,7 +375,7 @@ func (c *Collector) submit(ctx context.Context, formID, id string, s Submission,
 	if c.keepRaw {
 		r.Raw = m.Raw
 	}
-	already, took, err := c.admit(ctx, lf.f, formID, id, s.Token, answers)
+	already, took, err := c.admit(ctx, lf.f, formID, id, s.Token, answers.answer)
 	if err != nil {
 		return Receipt{}, err
 	}

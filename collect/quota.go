@@ -137,11 +137,11 @@ func admissionOf(f *form.Form) *admission {
 }
 
 // admit applies the invitation and quota rules of latest (the form's
-// latest revision, whose settings rule) to the submission id with
-// answers. It returns the stored response when id is stored already: a
+// latest revision, whose settings rule) to the submission id, whose
+// answer to a field is answer(field). It returns the stored response when id is stored already: a
 // retry must neither spend a token nor take a slot again (its slots were
 // freed if it was withdrawn). took tells whether quota slots were taken.
-func (c *Collector) admit(ctx context.Context, latest *form.Form, formID, id, token string, answers form.Answers) (stored *store.Response, took bool, err error) {
+func (c *Collector) admit(ctx context.Context, latest *form.Form, formID, id, token string, answer func(field string) string) (stored *store.Response, took bool, err error) {
 	a := admissionOf(latest)
 	if !a.active() {
 		return nil, false, nil
@@ -168,7 +168,7 @@ func (c *Collector) admit(ctx context.Context, latest *form.Form, formID, id, to
 		if qu := latest.Question(q.Field); qu != nil {
 			multi = qu.Type == "select_multiple"
 		}
-		if answered(answers[q.Field], q.Value, multi) {
+		if answered(answer(q.Field), q.Value, multi) {
 			mine = append(mine, q)
 		}
 	}

@@ -67,6 +67,11 @@ type rules struct {
 	f      *form.Form
 	items  []*rule
 	fields map[string]*rule // by name and by group path
+	// pos is each item's form.FieldPosition by name (-1: not a field);
+	// direct tells that every field has one, so that checked.encode can
+	// place the answers without the map of Validate.
+	pos    []int
+	direct bool
 }
 
 type rule struct {
@@ -143,6 +148,16 @@ func rulesFor(f *form.Form) *rules {
 		}
 	}
 	walk(f.Survey, nil)
+	rs.pos = make([]int, len(rs.items))
+	rs.direct = true
+	for i, r := range rs.items {
+		rs.pos[i] = -1
+		if r.field {
+			if rs.pos[i] = f.FieldPosition(r.q.Name); rs.pos[i] < 0 {
+				rs.direct = false
+			}
+		}
+	}
 	actual, _ := rulesCache.LoadOrStore(f, rs)
 	return actual.(*rules)
 }
@@ -156,26 +171,124 @@ func rulesFor(f *form.Form) *rules {
 // names in list order), or a *FieldError naming the first field at fault.
 // now is today() and now() for the expressions.
 func Validate(f *form.Form, in map[string]any, now time.Time) (form.Answers, error) {
+	c, err := validate(f, in, now)
+	if err != nil {
+		return nil, err
+	}
+	defer c.release()
+	return c.answers(len(in) + 1), nil
+}
+
+// checked is a submission's answers that passed validate: one value per
+// rule (rules.items), "" unanswered, calculations computed.
+type checked struct {
+	rs   *rules
+	vals []string
+	sc   *scratch
+}
+
+// scratch is the memory of one validation, reused: a submission's checks
+// would otherwise allocate a kilobyte or two for a few microseconds.
+type scratch struct {
+	vals     []string
+	relevant []int8
+	env      answerEnv
+	placed   []string // checked.encode's
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// getScratch returns a scratch with n empty values.
+func getScratch(n int) *scratch {
+	sc := scratchPool.Get().(*scratch)
+	if cap(sc.vals) < n {
+		sc.vals, sc.relevant = make([]string, n), make([]int8, n)
+	}
+	sc.vals, sc.relevant = sc.vals[:n], sc.relevant[:n]
+	return sc
+}
+
+// release returns sc, emptied, to the pool.
+func (sc *scratch) release() {
+	clear(sc.vals)
+	clear(sc.relevant)
+	clear(sc.placed)
+	sc.env = answerEnv{}
+	scratchPool.Put(sc)
+}
+
+// release gives c's memory back; c must not be used after.
+func (c checked) release() {
+	if c.sc != nil {
+		c.sc.release()
+	}
+}
+
+// answers returns c in the §2 form.
+func (c checked) answers(size int) form.Answers {
+	out := make(form.Answers, size)
+	for _, r := range c.rs.items {
+		if r.field && c.vals[r.index] != "" {
+			out[r.q.Name] = c.vals[r.index]
+		}
+	}
+	return out
+}
+
+// answer is the answer to the field named name ("" unanswered).
+func (c checked) answer(name string) string {
+	if r := c.rs.fields[name]; r != nil {
+		return c.vals[r.index]
+	}
+	return ""
+}
+
+// encode encodes c as form.EncodeAnswers(c.answers()) does.
+func (c checked) encode() ([]byte, error) {
+	f := c.rs.f
+	if !c.rs.direct {
+		return f.EncodeAnswers(c.answers(len(c.vals)))
+	}
+	n := f.NumFields()
+	if cap(c.sc.placed) < n {
+		c.sc.placed = make([]string, n)
+	}
+	vals := c.sc.placed[:n]
+	for _, r := range c.rs.items {
+		if v := c.vals[r.index]; r.field && v != "" {
+			vals[c.rs.pos[r.index]] = v
+		}
+	}
+	return f.EncodeValues(vals), nil
+}
+
+// validate is Validate without the map.
+func validate(f *form.Form, in map[string]any, now time.Time) (checked, error) {
 	rs := rulesFor(f)
-	vals := make([]string, len(rs.items))
+	sc := getScratch(len(rs.items))
+	vals := sc.vals
 	for k, v := range in {
 		r := rs.fields[k]
 		if r == nil {
-			return nil, &FieldError{Field: k, Code: "unknown_field"}
+			sc.release()
+			return checked{}, &FieldError{Field: k, Code: "unknown_field"}
 		}
 		s, err := r.normalize(v)
 		if err != nil {
-			return nil, err
+			sc.release()
+			return checked{}, err
 		}
 		if s == "" {
 			continue
 		}
 		if vals[r.index] != "" && vals[r.index] != s {
-			return nil, &FieldError{Field: r.q.Name, Code: "bad_type", q: r.q}
+			sc.release()
+			return checked{}, &FieldError{Field: r.q.Name, Code: "bad_type", q: r.q}
 		}
 		vals[r.index] = s
 	}
-	env := &answerEnv{rs: rs, vals: vals, relevant: make([]int8, len(rs.items)), now: now}
+	env := &sc.env
+	*env = answerEnv{rs: rs, vals: vals, relevant: sc.relevant, now: now}
 	for _, r := range rs.items {
 		rel := r.parent == nil || env.relevant[r.parent.index] == 1
 		if rel && r.relevant != nil {
@@ -200,39 +313,37 @@ func Validate(f *form.Form, in map[string]any, now time.Time) (form.Answers, err
 		}
 		if !rel {
 			if v != "" {
-				return nil, &FieldError{Field: r.q.Name, Code: "not_relevant", q: r.q}
+				sc.release()
+				return checked{}, &FieldError{Field: r.q.Name, Code: "not_relevant", q: r.q}
 			}
 			continue
 		}
 		if v == "" {
 			env.current = ""
 			if r.required || (r.requiredIf != nil && r.requiredIf.EvalBool(env)) {
-				return nil, &FieldError{Field: r.q.Name, Code: "required", q: r.q}
+				sc.release()
+				return checked{}, &FieldError{Field: r.q.Name, Code: "required", q: r.q}
 			}
 			continue
 		}
 		if r.constraint != nil {
 			env.current = v
 			if !r.constraint.EvalBool(env) {
-				return nil, &FieldError{Field: r.q.Name, Code: "constraint", q: r.q}
+				sc.release()
+				return checked{}, &FieldError{Field: r.q.Name, Code: "constraint", q: r.q}
 			}
 		}
 		if r.choiceFilter != nil {
 			for _, name := range strings.Fields(v) {
 				ce := choiceEnv{answerEnv: env, choice: r.choices[r.choiceIndex[name]]}
 				if !r.choiceFilter.EvalBool(ce) {
-					return nil, &FieldError{Field: r.q.Name, Code: "invalid_value", Value: name, q: r.q}
+					sc.release()
+					return checked{}, &FieldError{Field: r.q.Name, Code: "invalid_value", Value: name, q: r.q}
 				}
 			}
 		}
 	}
-	out := make(form.Answers, len(in)+1)
-	for _, r := range rs.items {
-		if r.field && vals[r.index] != "" {
-			out[r.q.Name] = vals[r.index]
-		}
-	}
-	return out, nil
+	return checked{rs: rs, vals: vals, sc: sc}, nil
 }
 
 // answerEnv is the expression environment of a submission being checked.

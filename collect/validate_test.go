@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -264,5 +265,45 @@ func TestValidateChoiceOrder(t *testing.T) {
 	got, err = Validate(f, answersJSON(t, `{"picks":"beta  alpha","ranked":"beta alpha"}`), time.Now())
 	if err != nil || got["picks"] != "alpha beta" || got["ranked"] != "beta alpha" {
 		t.Errorf("from strings: %v, %v", got, err)
+	}
+}
+
+// TestValidateEncode checks the ingest path's encoding of checked answers
+// (placed by position, no map) against the §2 map encoded by
+// form.EncodeAnswers, byte for byte, and the quota lookup against the map.
+func TestValidateEncode(t *testing.T) {
+	f := netizenForm(t)
+	now := time.Now()
+	for i, s := range netizenSubmissions(t, f, 300) {
+		c, err := validate(f, s.Answers, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.rs.direct {
+			t.Fatal("the netizen form's fields should all be placed directly")
+		}
+		got, err := c.encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := Validate(f, s.Answers, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := f.EncodeAnswers(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("submission %d: encoded %x, want %x", i, got, want)
+		}
+		for name, v := range a {
+			if c.answer(name) != v {
+				t.Fatalf("submission %d: answer(%q) = %q, want %q", i, name, c.answer(name), v)
+			}
+		}
+		if c.answer("no_such_field") != "" {
+			t.Fatal("an unknown field has an answer")
+		}
 	}
 }

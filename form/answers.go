@@ -117,6 +117,40 @@ func (f *Form) EncodeAnswers(a Answers) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("form: unknown fields %s in form %s", quoteList(unknown), f.ID)
 	}
+	return ix.encode(vals, size), nil
+}
+
+// FieldPosition is the place of the field named name (or at group path
+// name) in EncodeValues' argument, or -1 when the form has no such field.
+func (f *Form) FieldPosition(name string) int {
+	if i, ok := f.fieldIndex().pos[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// NumFields is the length of EncodeValues' argument.
+func (f *Form) NumFields() int { return len(f.fieldIndex().fields) }
+
+// EncodeValues is EncodeAnswers for answers already placed by
+// FieldPosition ("" unanswered): the ingest path, which has them so
+// from validation, skips the map. vals must be NumFields long.
+func (f *Form) EncodeValues(vals []string) []byte {
+	ix := f.fieldIndex()
+	if len(vals) != len(ix.fields) {
+		panic(fmt.Sprintf("form: EncodeValues given %d values for %d fields", len(vals), len(ix.fields)))
+	}
+	size := 2 + len(vals)
+	for _, v := range vals {
+		if v != "" {
+			size += len(v) + binary.MaxVarintLen64
+		}
+	}
+	return ix.encode(vals, size)
+}
+
+// encode encodes vals, one per field, in a buffer of capacity size.
+func (ix *fieldIndex) encode(vals []string, size int) []byte {
 	buf := make([]byte, 0, size)
 	buf = append(buf, answersVersion)
 	buf = binary.AppendUvarint(buf, uint64(len(ix.fields)))
@@ -134,7 +168,7 @@ func (f *Form) EncodeAnswers(a Answers) ([]byte, error) {
 		buf = binary.AppendUvarint(buf, uint64(len(v))<<1|1)
 		buf = append(buf, v...)
 	}
-	return buf, nil
+	return buf
 }
 
 // encode appends v as a choice code when that decodes back to v exactly.
