@@ -49,15 +49,21 @@ func (s *Server) harden(h http.Handler) http.Handler {
 		// answer: CSV, assets, errors, and for the JSON APIs the
 		// strictest one, under which nothing would load or run if a
 		// browser were made to show an answer as a document.
+		//
+		// The JSON APIs' answers carry the set OWASP's REST Security
+		// Cheat Sheet lists for APIs; Referrer-Policy and
+		// Cross-Origin-Opener-Policy govern what a document does (the
+		// requests it makes, the windows it opens), and an API answer is
+		// never one, so they are left to the pages.
 		if isAPI(r.URL.Path) {
 			hd["Content-Security-Policy"] = apiCSPValue
 		} else {
 			hd["Content-Security-Policy"] = pageCSPValue
+			hd["Referrer-Policy"] = sameOriginValue
+			hd["Cross-Origin-Opener-Policy"] = sameOriginValue
 		}
 		hd["X-Content-Type-Options"] = nosniffValue
 		hd["X-Frame-Options"] = denyValue
-		hd["Referrer-Policy"] = sameOriginValue
-		hd["Cross-Origin-Opener-Policy"] = sameOriginValue
 		if s.tls {
 			hd["Strict-Transport-Security"] = hstsValue
 		}

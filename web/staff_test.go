@@ -310,8 +310,13 @@ func TestSecurityHeaders(t *testing.T) {
 		if strings.HasPrefix(path, "/api/") && csp != "default-src 'none'; frame-ancestors 'none'" {
 			t.Errorf("%s: CSP %q, want the API's", path, csp)
 		}
-		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" || h.Get("X-Frame-Options") != "DENY" {
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("X-Frame-Options") != "DENY" {
 			t.Errorf("%s: headers %v", path, h)
+		}
+		// Referrer-Policy and COOP only mean something on a document.
+		page := !strings.HasPrefix(path, "/api/")
+		if (h.Get("Referrer-Policy") == "same-origin") != page || (h.Get("Cross-Origin-Opener-Policy") == "same-origin") != page {
+			t.Errorf("%s: Referrer-Policy %q, Cross-Origin-Opener-Policy %q", path, h.Get("Referrer-Policy"), h.Get("Cross-Origin-Opener-Policy"))
 		}
 	}
 	// Internal errors say nothing of the inside.
