@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"strings"
 	"sync"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -100,7 +99,9 @@ func (k PseudonymKey) String() string                { return "PseudonymKey(reda
 func (k PseudonymKey) GoString() string              { return "security.PseudonymKey(redacted)" }
 func (k PseudonymKey) Format(f fmt.State, verb rune) { fmt.Fprint(f, "PseudonymKey(redacted)") }
 
-var pseudonymEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+// Lower case: the standard base32 alphabet, lowered, as earlier versions
+// wrote it through strings.ToLower (TestPseudonymConstruction).
+var pseudonymEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // Pseudonym returns the pseudonym of value for purpose:
 //
@@ -123,7 +124,7 @@ func Pseudonym(key PseudonymKey, purpose Purpose, value string) string {
 	var buf [sm3.Size]byte
 	sum := m.Sum(buf[:0])
 	pool.Put(m)
-	return strings.ToLower(pseudonymEncoding.EncodeToString(sum[:pseudonymBytes]))
+	return pseudonymEncoding.EncodeToString(sum[:pseudonymBytes])
 }
 
 // macPools keeps, per key, HMAC-SM3 states to reuse: a reset HMAC
