@@ -90,6 +90,10 @@ type IngestResult struct {
 	BodyBytes int           // mean size of a submission body
 	GOMAXPROC int
 	Rounds    int
+	// RoundRatios are the rate ratios of each round pair (govsurvey's
+	// round, then the bare handler's right after): how much the machine's
+	// changing speed moves the ratio within one run.
+	RoundRatios []float64
 }
 
 func (r IngestResult) String() string {
@@ -99,6 +103,10 @@ func (r IngestResult) String() string {
 	if r.Bare.Acked > 0 {
 		fmt.Fprintf(&b, "bare       %s\n", r.Bare)
 		fmt.Fprintf(&b, "ratio      %.2f of the bare handler's rate", r.Ratio)
+		if len(r.RoundRatios) > 1 {
+			lo, mid, hi := spread(r.RoundRatios)
+			fmt.Fprintf(&b, " (rounds %.2f–%.2f, median %.2f)", lo, hi, mid)
+		}
 		if r.Server.CPU > 0 {
 			fmt.Fprintf(&b, "; %.2f of its CPU cost", float64(r.Bare.CPU)/float64(r.Server.CPU))
 		}
@@ -203,6 +211,11 @@ func Ingest(ctx context.Context, st store.Store, opts IngestOptions) (IngestResu
 		if res.Bare.Rate > 0 {
 			res.Ratio = res.Server.Rate / res.Bare.Rate
 		}
+		for i := range min(len(gov.rounds), len(bare.rounds)) {
+			if bare.rounds[i] > 0 {
+				res.RoundRatios = append(res.RoundRatios, gov.rounds[i]/bare.rounds[i])
+			}
+		}
 	}
 	stats := srv.Collector().CommitStats()
 	res.Batches = stats.Batches.Load()
@@ -224,6 +237,18 @@ func Ingest(ctx context.Context, st store.Store, opts IngestOptions) (IngestResu
 	res.Verified = len(stored)
 	res.Missing = len(gov.acked) - len(stored)
 	return res, nil
+}
+
+// spread returns the least, the median and the greatest of xs (not
+// empty); the median of an even count is the mean of the middle two.
+func spread(xs []float64) (lo, median, hi float64) {
+	s := slices.Sorted(slices.Values(xs))
+	n := len(s)
+	median = s[n/2]
+	if n%2 == 0 {
+		median = (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[0], median, s[n-1]
 }
 
 // body is one generated submission with its instance id left out:
@@ -307,6 +332,7 @@ type load struct {
 	next    []int // per client: the number of its next request
 
 	latencies []time.Duration // measured rounds only
+	rounds    []float64       // acknowledged/s of each measured round
 	failed    int
 	elapsed   time.Duration
 	cpu       time.Duration
@@ -441,6 +467,11 @@ func (l *load) drive(ctx context.Context, d time.Duration, measured bool) error 
 		}
 	}
 	if measured {
+		n := 0
+		for _, r := range results {
+			n += len(r.acked)
+		}
+		l.rounds = append(l.rounds, float64(n)/elapsed.Seconds())
 		var m1 runtime.MemStats
 		runtime.ReadMemStats(&m1)
 		l.elapsed += elapsed
