@@ -354,10 +354,7 @@ func (c *Collector) submit(ctx context.Context, formID, id string, s Submission,
 		return Receipt{}, err
 	}
 	defer answers.release()
-	enc, err := answers.encode()
-	if err != nil {
-		return Receipt{}, fmt.Errorf("collect: encoding answers: %w", err)
-	}
+	enc := answers.encode()
 	para, err := cleanParadata(s.Paradata, m.Agent)
 	if err != nil {
 		return Receipt{}, err

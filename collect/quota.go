@@ -138,9 +138,10 @@ func admissionOf(f *form.Form) *admission {
 
 // admit applies the invitation and quota rules of latest (the form's
 // latest revision, whose settings rule) to the submission id, whose
-// answer to a field is answer(field). It returns the stored response when id is stored already: a
-// retry must neither spend a token nor take a slot again (its slots were
-// freed if it was withdrawn). took tells whether quota slots were taken.
+// answer to a field is answer(field). It returns the stored response when
+// id is stored already: a retry must neither spend a token nor take a
+// slot again (its slots were freed if it was withdrawn). took tells
+// whether quota slots were taken.
 func (c *Collector) admit(ctx context.Context, latest *form.Form, formID, id, token string, answer func(field string) string) (stored *store.Response, took bool, err error) {
 	a := admissionOf(latest)
 	if !a.active() {

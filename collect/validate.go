@@ -67,11 +67,10 @@ type rules struct {
 	f      *form.Form
 	items  []*rule
 	fields map[string]*rule // by name and by group path
-	// pos is each item's form.FieldPosition by name (-1: not a field);
-	// direct tells that every field has one, so that checked.encode can
-	// place the answers without the map of Validate.
-	pos    []int
-	direct bool
+	// pos is each item's form.FieldPosition by name (-1: not a field),
+	// where checked.encode places its answer. Every field has one: both
+	// sides are the form's answer-holding questions (HoldsAnswer).
+	pos []int
 }
 
 type rule struct {
@@ -149,13 +148,10 @@ func rulesFor(f *form.Form) *rules {
 	}
 	walk(f.Survey, nil)
 	rs.pos = make([]int, len(rs.items))
-	rs.direct = true
 	for i, r := range rs.items {
 		rs.pos[i] = -1
 		if r.field {
-			if rs.pos[i] = f.FieldPosition(r.q.Name); rs.pos[i] < 0 {
-				rs.direct = false
-			}
+			rs.pos[i] = f.FieldPosition(r.q.Name)
 		}
 	}
 	actual, _ := rulesCache.LoadOrStore(f, rs)
@@ -244,11 +240,8 @@ func (c checked) answer(name string) string {
 }
 
 // encode encodes c as form.EncodeAnswers(c.answers()) does.
-func (c checked) encode() ([]byte, error) {
+func (c checked) encode() []byte {
 	f := c.rs.f
-	if !c.rs.direct {
-		return f.EncodeAnswers(c.answers(len(c.vals)))
-	}
 	n := f.NumFields()
 	if cap(c.sc.placed) < n {
 		c.sc.placed = make([]string, n)
@@ -259,7 +252,7 @@ func (c checked) encode() ([]byte, error) {
 			vals[c.rs.pos[r.index]] = v
 		}
 	}
-	return f.EncodeValues(vals), nil
+	return f.EncodeValues(vals)
 }
 
 // validate is Validate without the map.
