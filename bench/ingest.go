@@ -457,6 +457,7 @@ func (l *load) drive(ctx context.Context, d time.Duration, measured bool) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	before := len(l.latencies)
 	for _, r := range results {
 		for _, id := range r.acked {
 			l.acked[id] = struct{}{}
@@ -467,11 +468,8 @@ func (l *load) drive(ctx context.Context, d time.Duration, measured bool) error 
 		}
 	}
 	if measured {
-		n := 0
-		for _, r := range results {
-			n += len(r.acked)
-		}
-		l.rounds = append(l.rounds, float64(n)/elapsed.Seconds())
+		// One latency per acknowledged submission.
+		l.rounds = append(l.rounds, float64(len(l.latencies)-before)/elapsed.Seconds())
 		var m1 runtime.MemStats
 		runtime.ReadMemStats(&m1)
 		l.elapsed += elapsed
