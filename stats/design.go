@@ -347,22 +347,9 @@ func (ls *laterStage) setFPC(stage int, fpc []float64, popsize bool) error {
 	if fpc == nil {
 		return nil
 	}
-	ls.pop = make([]float64, ls.nStrat)
-	for h := range ls.pop {
-		ls.pop[h] = math.NaN()
-	}
-	for i, f := range fpc {
-		h := ls.stratum[i]
-		pop := f
-		if !popsize {
-			pop = float64(ls.sampled[h]) / f
-		}
-		switch {
-		case math.IsNaN(ls.pop[h]):
-			ls.pop[h] = pop
-		case ls.pop[h] != pop:
-			return fmt.Errorf("stats: stage %d: fpc varies within stratum (row %d)", stage, i+1)
-		}
+	var bad int
+	if ls.pop, bad = stratumPopulations(fpc, ls.stratum, ls.sampled, ls.nStrat, popsize); bad >= 0 {
+		return fmt.Errorf("stats: stage %d: fpc varies within stratum (row %d)", stage, bad+1)
 	}
 	for h, pop := range ls.pop {
 		if pop < float64(ls.sampled[h]) {
@@ -406,23 +393,36 @@ func denseCodes(codes []int32, out []int32) int {
 	return len(distinct)
 }
 
-func (d *Design) setFPC(fpc []float64, popsize bool) error {
-	d.popPSU = make([]float64, d.nStrat)
-	for h := range d.popPSU {
-		d.popPSU[h] = math.NaN()
+// stratumPopulations reads fpc, one value a row (the population size of
+// the row's stratum, or with !popsize its sampling fraction), into one
+// population size a stratum (NaN for a stratum without rows). bad is the
+// first row whose value disagrees with an earlier row of its stratum, or
+// -1.
+func stratumPopulations(fpc []float64, stratum []int32, sampled []int, nStrat int, popsize bool) (pop []float64, bad int) {
+	pop = make([]float64, nStrat)
+	for h := range pop {
+		pop[h] = math.NaN()
 	}
 	for i, f := range fpc {
-		h := d.strata[i]
-		pop := f
+		h := stratum[i]
+		p := f
 		if !popsize {
-			pop = float64(d.sampled[h]) / f
+			p = float64(sampled[h]) / f
 		}
 		switch {
-		case math.IsNaN(d.popPSU[h]):
-			d.popPSU[h] = pop
-		case d.popPSU[h] != pop:
-			return fmt.Errorf("stats: fpc varies within stratum (row %d)", i+1)
+		case math.IsNaN(pop[h]):
+			pop[h] = p
+		case pop[h] != p:
+			return pop, i
 		}
+	}
+	return pop, -1
+}
+
+func (d *Design) setFPC(fpc []float64, popsize bool) error {
+	var bad int
+	if d.popPSU, bad = stratumPopulations(fpc, d.strata, d.sampled, d.nStrat, popsize); bad >= 0 {
+		return fmt.Errorf("stats: fpc varies within stratum (row %d)", bad+1)
 	}
 	for h, pop := range d.popPSU {
 		if pop < float64(d.sampled[h]) {

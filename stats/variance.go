@@ -77,17 +77,7 @@ func (d *Design) laterVariance(u [][]float64, v [][]float64) error {
 				totals[j] = tot
 			}
 		}
-		means := make([][]float64, k)
-		for j := range totals {
-			m := make([]float64, ls.nStrat)
-			for q, x := range totals[j] {
-				m[unitStratum[q]] += x
-			}
-			for h := range m {
-				m[h] /= float64(ls.sampled[h])
-			}
-			means[j] = m
-		}
+		means := stratumMeans(totals, unitStratum, ls.sampled, ls.nStrat)
 		// Per stratum: scale (with π), centring; per parent unit: its
 		// strata and those not lonely under "average".
 		scale := make([]float64, ls.nStrat)
@@ -197,6 +187,24 @@ func samplingFraction(n int, pop float64) float64 {
 // there, so its lonely PSU is no failure and the rule "average" does not
 // count it. Absent PSUs of a stratum still present count, as R's
 // zero-padding to the stratum's sample size does.
+// stratumMeans is, for each column of totals (one total a unit), the mean
+// of the units' totals in each stratum: their sum over the units drawn
+// there (sampled).
+func stratumMeans(totals [][]float64, stratumOf []int32, sampled []int, nStrat int) [][]float64 {
+	means := make([][]float64, len(totals))
+	for j := range totals {
+		m := make([]float64, nStrat)
+		for u, x := range totals[j] {
+			m[stratumOf[u]] += x
+		}
+		for h := range m {
+			m[h] /= float64(sampled[h])
+		}
+		means[j] = m
+	}
+	return means
+}
+
 func (d *Design) present(strata []int32, k int) []bool {
 	if len(d.steps) > 0 {
 		return nil
@@ -246,17 +254,7 @@ func (d *Design) psuVariance(u [][]float64) ([][]float64, error) {
 		psuStratum = d.psuStratum
 	}
 	// Stratum means of the PSU totals.
-	means := make([][]float64, k)
-	for j := range totals {
-		m := make([]float64, d.nStrat)
-		for p, x := range totals[j] {
-			m[psuStratum[p]] += x
-		}
-		for h := range m {
-			m[h] /= float64(d.sampled[h])
-		}
-		means[j] = m
-	}
+	means := stratumMeans(totals, psuStratum, d.sampled, d.nStrat)
 	scale := make([]float64, d.nStrat)
 	centre := make([]bool, d.nStrat)
 	present := d.present(d.strata, d.nStrat)
