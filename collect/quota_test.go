@@ -117,16 +117,7 @@ func TestSubmitQuotas(t *testing.T) {
 			}
 			count := func(field, value string) int {
 				t.Helper()
-				cs, err := st.QuotaCounts(ctx, "webform")
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, c := range cs {
-					if c.Field == field && c.Value == value {
-						return c.N
-					}
-				}
-				return 0
+				return storetest.QuotaCount(t, st, "webform", field, value)
 			}
 			first, err := c.Submit(ctx, "webform", sub("q1", "p1"), Meta{})
 			if err != nil || !first.Created {

@@ -122,7 +122,9 @@ func testInvitationRace(t *testing.T, st store.Store) {
 	}
 }
 
-func quotaCount(t *testing.T, st store.Store, form, field, value string) int {
+// QuotaCount is how many quota slots of field=value the form's
+// submissions hold (0: none).
+func QuotaCount(t *testing.T, st store.Store, form, field, value string) int {
 	t.Helper()
 	cs, err := st.QuotaCounts(t.Context(), form)
 	if err != nil {
@@ -158,7 +160,7 @@ func testQuotas(t *testing.T, st store.Store) {
 	if full := take("i2", male, young); full != 1 {
 		t.Fatalf("i2: full = %d, want 1 (age_band)", full)
 	}
-	if n := quotaCount(t, st, "f1", "gender", "male"); n != 1 {
+	if n := QuotaCount(t, st, "f1", "gender", "male"); n != 1 {
 		t.Errorf("gender=male after a refused submission: %d, want 1", n)
 	}
 	if full := take("i2", male); full != -1 {
@@ -184,7 +186,7 @@ func testQuotas(t *testing.T, st store.Store) {
 			t.Errorf("ReleaseQuotas #%d = %d, %v; want %d", i+1, n, err, wantFreed)
 		}
 	}
-	if n := quotaCount(t, st, "f1", "gender", "male"); n != 1 {
+	if n := QuotaCount(t, st, "f1", "gender", "male"); n != 1 {
 		t.Errorf("gender=male after release: %d, want 1", n)
 	}
 	if full := take("i3", young, male); full != -1 {
@@ -237,7 +239,7 @@ func testQuotaRace(t *testing.T, st store.Store) {
 	if len(won) != limit-2 {
 		t.Errorf("%d submissions won a slot (%v), want %d", len(won), won, limit-2)
 	}
-	if n := quotaCount(t, st, "qrace", "gender", "male"); n != limit {
+	if n := QuotaCount(t, st, "qrace", "gender", "male"); n != limit {
 		t.Errorf("gender=male count = %d, want %d", n, limit)
 	}
 }
