@@ -160,26 +160,6 @@ func (b *builder) groupOption(qt *stats.QuestionTable, ct *stats.Crosstab, k int
 	}
 	rev := slices.Clone(groups)
 	slices.Reverse(rev)
-	if multiple {
-		// Groups down the side, one bar per choice in each: the shares
-		// of a multiple choice do not add up to a stack.
-		var series []obj
-		for j, c := range qt.Choices {
-			var data []any
-			for g := len(ct.Groups) - 1; g >= 0; g-- {
-				q := ct.Groups[g].Questions[k]
-				data = append(data, point(b.shown(q.Choices[j].Percent, q.Base), ""))
-			}
-			series = append(series, obj{"type": "bar", "name": labels[c.Name], "data": data,
-				"label": obj{"show": true, "position": "right", "fontSize": 9}})
-		}
-		o["legend"] = obj{"top": 0}
-		o["grid"] = obj{"left": 8, "right": 48, "top": legendTop(qt, labels), "bottom": 8, "containLabel": true}
-		o["xAxis"] = obj{"type": "value", "axisLabel": obj{"formatter": "{value}%"}}
-		o["yAxis"] = obj{"type": "category", "data": rev, "axisLabel": obj{"interval": 0}}
-		o["series"] = series
-		return marshal(o)
-	}
 	var series []obj
 	for j, c := range qt.Choices {
 		var data []any
@@ -187,11 +167,24 @@ func (b *builder) groupOption(qt *stats.QuestionTable, ct *stats.Crosstab, k int
 			q := ct.Groups[g].Questions[k]
 			data = append(data, point(b.shown(q.Choices[j].Percent, q.Base), ""))
 		}
-		series = append(series, obj{"type": "bar", "name": labels[c.Name], "stack": "total", "data": data,
-			"label": obj{"show": true, "fontSize": 10}})
+		bar := obj{"type": "bar", "name": labels[c.Name], "data": data}
+		if multiple {
+			bar["label"] = obj{"show": true, "position": "right", "fontSize": 9}
+		} else {
+			bar["stack"] = "total"
+			bar["label"] = obj{"show": true, "fontSize": 10}
+		}
+		series = append(series, bar)
 	}
-	o["grid"] = obj{"left": 8, "right": 16, "top": 36, "bottom": 8, "containLabel": true}
-	o["xAxis"] = obj{"type": "value", "max": 100, "axisLabel": obj{"formatter": "{value}%"}}
+	if multiple {
+		// Groups down the side, one bar per choice in each: the shares
+		// of a multiple choice do not add up to a stack.
+		o["grid"] = obj{"left": 8, "right": 48, "top": legendTop(qt, labels), "bottom": 8, "containLabel": true}
+		o["xAxis"] = obj{"type": "value", "axisLabel": obj{"formatter": "{value}%"}}
+	} else {
+		o["grid"] = obj{"left": 8, "right": 16, "top": 36, "bottom": 8, "containLabel": true}
+		o["xAxis"] = obj{"type": "value", "max": 100, "axisLabel": obj{"formatter": "{value}%"}}
+	}
 	o["yAxis"] = obj{"type": "category", "data": rev, "axisLabel": obj{"interval": 0}}
 	o["series"] = series
 	return marshal(o)
