@@ -93,11 +93,7 @@ func Analyze(ctx context.Context, opts AnalyzeOptions) (AnalyzeResult, error) {
 	if len(opts.By) == 0 {
 		opts.By = []string{"province", "gender", "age_band"}
 	}
-	data, name, err := form.Template("netizen_2019")
-	if err != nil {
-		return AnalyzeResult{}, err
-	}
-	f, err := form.Parse(name, data)
+	f, err := form.ParseTemplate("netizen_2019")
 	if err != nil {
 		return AnalyzeResult{}, err
 	}

@@ -33,11 +33,7 @@ func benchSize(b *testing.B) int {
 // them defective), encoded; the benchmarks cycle through it with fresh
 // instance ids and clients.
 func benchPool(b *testing.B) (*form.Form, []store.Response) {
-	data, name, err := form.Template("netizen_2019")
-	if err != nil {
-		b.Fatal(err)
-	}
-	f, err := form.Parse(name, data)
+	f, err := form.ParseTemplate("netizen_2019")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -146,11 +146,7 @@ func netizenSubmissions(tb testing.TB, f *form.Form, n int) []Submission {
 // netizenForm is the built-in netizen_2019 form, compiled.
 func netizenForm(tb testing.TB) *form.Form {
 	tb.Helper()
-	data, name, err := form.Template("netizen_2019")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f, err := form.Parse(name, data)
+	f, err := form.ParseTemplate("netizen_2019")
 	if err != nil {
 		tb.Fatal(err)
 	}

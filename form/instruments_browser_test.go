@@ -31,11 +31,7 @@ func TestInstrumentExpressionsInBrowser(t *testing.T) {
 	)
 	now := time.Date(2019, 7, 1, 12, 0, 0, 0, time.UTC)
 	for _, id := range form.Templates() {
-		data, name, err := form.Template(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := form.Parse(name, data)
+		f, err := form.ParseTemplate(id)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -44,3 +44,12 @@ func Template(name string) (data []byte, filename string, err error) {
 	}
 	return data, filename, nil
 }
+
+// ParseTemplate compiles the built-in template name (see Templates).
+func ParseTemplate(name string) (*Form, error) {
+	data, filename, err := Template(name)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(filename, data)
+}

@@ -56,13 +56,12 @@ func TestTemplatesMatchInstruments(t *testing.T) {
 }
 
 func TestNetizenTemplate(t *testing.T) {
-	data, filename, err := Template("netizen_2019")
+	f, err := ParseTemplate("netizen_2019")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := Parse(filename, data)
-	if err != nil {
-		t.Fatal(err)
+	if _, err := ParseTemplate("no_such_form"); err == nil {
+		t.Error("ParseTemplate of an unknown template succeeded")
 	}
 	if f.ID != "netizen_2019" || f.Version != "2019" || f.DefaultLanguage != "中文 (zh)" {
 		t.Errorf("id %q version %q default language %q", f.ID, f.Version, f.DefaultLanguage)

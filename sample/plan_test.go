@@ -16,11 +16,7 @@ import (
 
 func builtin(t *testing.T, id string) *form.Form {
 	t.Helper()
-	data, name, err := form.Template(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := form.Parse(name, data)
+	f, err := form.ParseTemplate(id)
 	if err != nil {
 		t.Fatal(err)
 	}

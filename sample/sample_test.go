@@ -9,11 +9,7 @@ import (
 
 // The demo, the benchmarks and tests rely on a seed giving the same data.
 func TestGeneratorReproducible(t *testing.T) {
-	data, name, err := form.Template("netizen_2019")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := form.Parse(name, data)
+	f, err := form.ParseTemplate("netizen_2019")
 	if err != nil {
 		t.Fatal(err)
 	}

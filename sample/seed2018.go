@@ -71,11 +71,7 @@ func SeedForm(formID string) (*form.Form, error) {
 	if stem, ok := strings.CutSuffix(formID, "_2018"); ok {
 		base, year = stem+"_2019", "2018"
 	}
-	data, name, err := form.Template(base)
-	if err != nil {
-		return nil, fmt.Errorf("sample: %w", err)
-	}
-	f, err := form.Parse(name, data)
+	f, err := form.ParseTemplate(base)
 	if err != nil {
 		return nil, fmt.Errorf("sample: %w", err)
 	}

@@ -14,11 +14,7 @@ import (
 
 func netizenForm(t testing.TB) *form.Form {
 	t.Helper()
-	data, name, err := form.Template("netizen_2019")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := form.Parse(name, data)
+	f, err := form.ParseTemplate("netizen_2019")
 	if err != nil {
 		t.Fatal(err)
 	}
